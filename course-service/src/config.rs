@@ -1,0 +1,53 @@
+//! course-service configuration: defaults in code, environment (or flags) on top.
+//!
+//! Tests build a [`Config`] in code; `main` parses it from the environment with clap, so
+//! `course-service --help` lists every setting with its variable and default.
+
+use service_kit::{Secret, telemetry::LogFormat};
+
+/// Everything course-service needs to serve.
+#[derive(Debug, Clone, clap::Args)]
+pub struct Config {
+    /// Address to listen on.
+    #[arg(long, env = "HOST", default_value = "0.0.0.0")]
+    pub host: String,
+    /// Port to listen on (0 picks a free one).
+    #[arg(long, env = "PORT", default_value_t = 5001)]
+    pub port: u16,
+    /// Shared HS256 secret for bearer tokens, at least 32 bytes. Required.
+    #[arg(
+        long = "auth-jwt-secret",
+        env = "AUTH_JWT_SECRET",
+        hide_env_values = true
+    )]
+    pub auth_jwt_secret: Option<Secret>,
+    /// How long a hold lasts before it expires, in seconds.
+    #[arg(long, env = "RESERVATION_TTL_SECS", default_value_t = 300,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub reservation_ttl_secs: u64,
+    /// When the expiry sweep runs: a 6-field cron expression, seconds first.
+    #[arg(long, env = "EXPIRY_SWEEP_CRON", default_value = "* * * * * *")]
+    pub expiry_sweep_cron: String,
+    /// Log line format.
+    #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty")]
+    pub log_format: LogFormat,
+    /// HTTP worker threads (default: one per CPU core).
+    #[arg(long, env = "HTTP_WORKERS")]
+    pub http_workers: Option<usize>,
+}
+
+impl Config {
+    /// A configuration for an in-process run on loopback: port 0, the given secret, defaults for
+    /// the rest.
+    pub fn local(secret: Secret) -> Self {
+        Config {
+            host: "127.0.0.1".into(),
+            port: 0,
+            auth_jwt_secret: Some(secret),
+            reservation_ttl_secs: 300,
+            expiry_sweep_cron: "* * * * * *".into(),
+            log_format: LogFormat::Pretty,
+            http_workers: None,
+        }
+    }
+}

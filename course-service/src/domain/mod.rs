@@ -1,0 +1,23 @@
+//! The rules of courses and seats, free of locks, clocks and I/O.
+//!
+//! - [`course`]: validated course attributes (title, price, currency, capacity).
+//! - [`reservation`]: the hold state machine; every transition is a method taking `now`.
+//! - [`book`]: one course's seat ledger (counts, reservations, the one-seat-per-student rule),
+//!   the unit the inventory locks.
+//!
+//! Time is always an argument, so "a lapsed hold cannot be confirmed" is a pure rule.
+
+pub mod book;
+pub mod course;
+pub mod reservation;
+
+pub use book::{BookError, CourseBook, CourseSnapshot, Held, HoldRequest};
+pub use course::{CourseDetails, Currency, NewCourse, ValidationError};
+pub use reservation::{Reservation, SeatEffect, Status, TransitionError};
+
+use uuid::Uuid;
+
+/// Identifies a course.
+pub type CourseId = Uuid;
+/// Identifies a reservation; chosen by the caller.
+pub type ReservationId = Uuid;

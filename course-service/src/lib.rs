@@ -1,0 +1,19 @@
+//! course-service: courses, their seats, and holds on those seats that expire.
+//!
+//! - [`domain`]: the pure rules (validation, the hold state machine, one course's ledger).
+//! - [`inventory`]: every course's ledger in memory, one lock per course; the only locking code.
+//! - [`expiry`]: the sweep of lapsed holds and its cron job.
+//! - [`routes`]: the HTTP handlers; [`error`]: their one error type.
+//! - [`startup`]: assembling the application; [`config`]: its settings; [`clock`]: time.
+
+pub mod clock;
+pub mod config;
+pub mod domain;
+pub mod error;
+pub mod expiry;
+pub mod inventory;
+pub mod routes;
+pub mod startup;
+
+pub use config::Config;
+pub use startup::Application;

@@ -1,0 +1,84 @@
+//! Reservations: the seat holds order-service places, confirms, cancels and releases. Every route
+//! needs a `service` token and is idempotent, so callers may retry any of them.
+
+use super::views;
+use crate::{
+    domain::{CourseId, HoldRequest, Reservation, ReservationId, course::parse_user_id},
+    error::ApiError,
+    inventory::{Inventory, InventoryError},
+};
+use actix_web::{HttpResponse, web};
+use service_kit::Service;
+use shared_types::PutReservation;
+
+type ReservationPath = web::Path<(CourseId, ReservationId)>;
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    const ONE: &str = "/api/courses/{course_id}/reservations/{reservation_id}";
+    cfg.service(web::resource(ONE).put(hold).get(read))
+        .service(web::resource(format!("{ONE}/confirm")).post(confirm))
+        .service(web::resource(format!("{ONE}/cancel")).post(cancel))
+        .service(web::resource(format!("{ONE}/release")).post(release));
+}
+
+/// 201 when this call created the hold, 200 when it replays a stored one.
+async fn hold(
+    _: Service,
+    inventory: web::Data<Inventory>,
+    path: ReservationPath,
+    body: web::Json<PutReservation>,
+) -> Result<HttpResponse, ApiError> {
+    let (course, id) = path.into_inner();
+    let request = HoldRequest {
+        student: parse_user_id(&body.student_id, "student_id")?,
+        expected_price_cents: body.expected_price_cents,
+    };
+    let held = inventory.hold(course, id, &request)?;
+    let mut response = if held.created {
+        HttpResponse::Created()
+    } else {
+        HttpResponse::Ok()
+    };
+    Ok(response.json(views::reservation(course, id, &held.reservation)))
+}
+
+async fn read(
+    _: Service,
+    inventory: web::Data<Inventory>,
+    path: ReservationPath,
+) -> Result<HttpResponse, ApiError> {
+    respond(path, |c, r| inventory.reservation(c, r))
+}
+
+async fn confirm(
+    _: Service,
+    inventory: web::Data<Inventory>,
+    path: ReservationPath,
+) -> Result<HttpResponse, ApiError> {
+    respond(path, |c, r| inventory.confirm(c, r))
+}
+
+async fn cancel(
+    _: Service,
+    inventory: web::Data<Inventory>,
+    path: ReservationPath,
+) -> Result<HttpResponse, ApiError> {
+    respond(path, |c, r| inventory.cancel(c, r))
+}
+
+async fn release(
+    _: Service,
+    inventory: web::Data<Inventory>,
+    path: ReservationPath,
+) -> Result<HttpResponse, ApiError> {
+    respond(path, |c, r| inventory.release(c, r))
+}
+
+fn respond(
+    path: ReservationPath,
+    op: impl FnOnce(CourseId, ReservationId) -> Result<Reservation, InventoryError>,
+) -> Result<HttpResponse, ApiError> {
+    let (course, id) = path.into_inner();
+    let reservation = op(course, id)?;
+    Ok(HttpResponse::Ok().json(views::reservation(course, id, &reservation)))
+}

@@ -1,0 +1,35 @@
+//! Conversions from domain values to wire bodies.
+
+use crate::domain::{CourseId, CourseSnapshot, Reservation, ReservationId};
+use shared_types as wire;
+
+pub fn course(c: &CourseSnapshot) -> wire::Course {
+    wire::Course {
+        id: c.id,
+        title: c.details.title.to_string(),
+        description: c.details.description.as_deref().map(str::to_owned),
+        instructor_id: c.details.instructor_id.to_string(),
+        price_cents: c.price_cents,
+        currency: c.details.currency.as_str().to_owned(),
+        seats_total: c.seats_total,
+        seats_available: c.seats_available(),
+        seats_held: c.seats_held,
+        seats_sold: c.seats_sold,
+        created_at: c.created_at,
+        updated_at: c.updated_at,
+    }
+}
+
+pub fn reservation(course_id: CourseId, id: ReservationId, r: &Reservation) -> wire::Reservation {
+    wire::Reservation {
+        id,
+        course_id,
+        student_id: r.student.as_deref().map(str::to_owned),
+        unit_price_cents: r.unit_price_cents,
+        currency: r.currency.as_str().to_owned(),
+        status: r.status,
+        expires_at: r.expires_at,
+        created_at: r.created_at,
+        updated_at: r.updated_at,
+    }
+}

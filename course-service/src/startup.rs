@@ -1,0 +1,91 @@
+//! Builds the course-service application: state created once, listener bound (port 0 works), the
+//! expiry job started, then the server. Reads no environment and sets no globals, so tests and the
+//! all-in-one launcher can run several instances in one process.
+
+use crate::{clock::Clock, config::Config, expiry::ExpiryJob, inventory::Inventory, routes};
+use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
+use anyhow::Context;
+use service_kit::{TokenKeys, problem, request::request_context};
+use std::{net::TcpListener, sync::Arc};
+
+/// A built, not yet running, course-service.
+pub struct Application {
+    port: u16,
+    server: Server,
+    inventory: Inventory,
+    expiry: ExpiryJob,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
+        let secret = config
+            .auth_jwt_secret
+            .as_ref()
+            .map(|s| s.expose())
+            .unwrap_or_default();
+        let keys = web::Data::new(TokenKeys::from_secret(secret)?);
+        let ttl = chrono::TimeDelta::seconds(config.reservation_ttl_secs as i64);
+        let inventory = Inventory::new(clock, ttl);
+        let expiry = ExpiryJob::start(inventory.clone(), &config.expiry_sweep_cron).await?;
+        let address = format!("{}:{}", config.host, config.port);
+        let listener =
+            TcpListener::bind(&address).with_context(|| format!("cannot listen on {address}"))?;
+        let port = listener.local_addr()?.port();
+        let data = web::Data::new(inventory.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(problem::fallback())
+                .wrap(from_fn(request_context))
+                .app_data(keys.clone())
+                .app_data(data.clone())
+                .app_data(problem::json_config())
+                .app_data(problem::path_config())
+                .app_data(problem::query_config())
+                .configure(routes::configure)
+                .default_service(web::to(problem::not_found))
+        })
+        .workers(config.http_workers.unwrap_or_else(default_workers))
+        .disable_signals()
+        .listen(listener)?
+        .run();
+        Ok(Application {
+            port,
+            server,
+            inventory,
+            expiry,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The inventory the server uses (tests inspect and sweep it directly).
+    pub fn inventory(&self) -> Inventory {
+        self.inventory.clone()
+    }
+
+    /// A handle to stop the server gracefully.
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until the server is stopped through its handle, then stops the expiry job.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.expiry.stop().await;
+        result
+    }
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}

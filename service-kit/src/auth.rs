@@ -1,0 +1,397 @@
+//! Bearer-token authentication: HS256 JWTs with `sub`, `role` and `exp`.
+//!
+//! [`TokenKeys`] is built once from the shared secret and placed in the app data; the extractors
+//! [`Instructor`], [`Student`] and [`Service`] read it, verify the token and check the role before a
+//! handler runs. Only HS256 is accepted: `alg: none` and every other algorithm fail signature
+//! validation. Service tokens must name this service as audience and live at most
+//! [`MAX_SERVICE_TOKEN_LIFETIME_SECS`]. The secret never appears in `Debug` output or logs.
+
+use crate::problem::problem_response;
+use actix_web::{
+    FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, http::StatusCode, web,
+};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use shared_types::{Claims, ErrorCode, Role, SERVICE_AUDIENCE};
+use std::{
+    fmt,
+    future::{Ready, ready},
+    marker::PhantomData,
+    time::{SystemTime, UNIX_EPOCH},
+};
+
+/// The shortest secret accepted: HS256 with fewer than 32 bytes of key is guessable.
+pub const MIN_SECRET_LEN: usize = 32;
+
+/// The longest lifetime a `service` token may have.
+pub const MAX_SERVICE_TOKEN_LIFETIME_SECS: i64 = 300;
+
+/// Why a request was not authenticated or not authorized.
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    #[error("missing bearer token")]
+    Missing,
+    #[error("invalid bearer token: {0}")]
+    Invalid(&'static str),
+    #[error("this endpoint needs the `{0}` role")]
+    WrongRole(Role),
+    #[error("authentication is not configured")]
+    NotConfigured,
+}
+
+impl ResponseError for AuthError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AuthError::Missing | AuthError::Invalid(_) => StatusCode::UNAUTHORIZED,
+            AuthError::WrongRole(_) => StatusCode::FORBIDDEN,
+            AuthError::NotConfigured => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            AuthError::Missing | AuthError::Invalid(_) => {
+                let mut response = problem_response(
+                    StatusCode::UNAUTHORIZED,
+                    ErrorCode::Unauthorized,
+                    self.to_string(),
+                );
+                response.headers_mut().insert(
+                    actix_web::http::header::WWW_AUTHENTICATE,
+                    actix_web::http::header::HeaderValue::from_static("Bearer"),
+                );
+                response
+            }
+            AuthError::WrongRole(_) => problem_response(
+                StatusCode::FORBIDDEN,
+                ErrorCode::Forbidden,
+                self.to_string(),
+            ),
+            AuthError::NotConfigured => problem_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::InternalError,
+                "internal error",
+            ),
+        }
+    }
+}
+
+/// Signing and verification keys derived from the shared secret.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl fmt::Debug for TokenKeys {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("TokenKeys { .. }")
+    }
+}
+
+/// A secret read from configuration; `Debug` and `Display` never show it.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Secret(String);
+
+impl Secret {
+    pub fn new(value: impl Into<String>) -> Self {
+        Secret(value.into())
+    }
+
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+
+    /// A random 64-character secret for a local run.
+    pub fn generate() -> Self {
+        Secret(format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        ))
+    }
+}
+
+impl fmt::Debug for Secret {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("Secret(<redacted>)")
+    }
+}
+
+impl std::str::FromStr for Secret {
+    type Err = std::convert::Infallible;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        Ok(Secret(s.to_owned()))
+    }
+}
+
+/// Why a secret was refused at start-up.
+#[derive(Debug, thiserror::Error)]
+pub enum SecretError {
+    #[error("AUTH_JWT_SECRET is not set: every service needs the shared token secret")]
+    Missing,
+    #[error("AUTH_JWT_SECRET is {0} bytes long: use at least {MIN_SECRET_LEN} random bytes")]
+    TooShort(usize),
+}
+
+impl TokenKeys {
+    /// Keys for `secret`, refused when it is shorter than [`MIN_SECRET_LEN`] bytes.
+    pub fn from_secret(secret: &str) -> Result<Self, SecretError> {
+        let secret = secret.trim();
+        if secret.is_empty() {
+            return Err(SecretError::Missing);
+        }
+        if secret.len() < MIN_SECRET_LEN {
+            return Err(SecretError::TooShort(secret.len()));
+        }
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.leeway = 0;
+        // Audience is checked per role in `verify`: user tokens carry none, service tokens must.
+        validation.validate_aud = false;
+        validation.set_required_spec_claims(&["exp", "sub"]);
+        Ok(TokenKeys {
+            encoding: EncodingKey::from_secret(secret.as_bytes()),
+            decoding: DecodingKey::from_secret(secret.as_bytes()),
+            validation,
+        })
+    }
+
+    /// Verifies signature, algorithm, expiry and claims; service tokens must name
+    /// [`SERVICE_AUDIENCE`] and live at most [`MAX_SERVICE_TOKEN_LIFETIME_SECS`].
+    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        use jsonwebtoken::errors::ErrorKind;
+        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map_err(|e| match e.kind() {
+                ErrorKind::ExpiredSignature => AuthError::Invalid("token expired"),
+                ErrorKind::InvalidSignature => AuthError::Invalid("bad signature"),
+                ErrorKind::InvalidAlgorithm => AuthError::Invalid("algorithm not allowed"),
+                ErrorKind::MissingRequiredClaim(_) | ErrorKind::Json(_) => {
+                    AuthError::Invalid("missing or malformed claims")
+                }
+                _ => AuthError::Invalid("malformed token"),
+            })?;
+        let claims = data.claims;
+        if claims.sub.is_empty() || claims.sub.len() > 255 {
+            return Err(AuthError::Invalid("sub must be 1..=255 characters"));
+        }
+        if claims.role == Role::Service {
+            check_service_token(&claims, unix_now())?;
+        }
+        Ok(claims)
+    }
+
+    /// Signs a token for `sub` with `role`, valid for `ttl_secs`; `aud` is set on service tokens.
+    pub fn mint(&self, sub: &str, role: Role, ttl_secs: i64) -> String {
+        let now = unix_now();
+        let claims = Claims {
+            sub: sub.to_owned(),
+            role,
+            exp: now + ttl_secs,
+            iat: Some(now),
+            aud: (role == Role::Service).then(|| SERVICE_AUDIENCE.to_owned()),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+            .unwrap_or_else(|e| unreachable!("HS256 signing with a valid key cannot fail: {e}"))
+    }
+}
+
+fn check_service_token(claims: &Claims, now: i64) -> Result<(), AuthError> {
+    if claims.aud.as_deref() != Some(SERVICE_AUDIENCE) {
+        return Err(AuthError::Invalid("service token for another audience"));
+    }
+    let issued = claims.iat.unwrap_or(now);
+    if claims.exp - issued > MAX_SERVICE_TOKEN_LIFETIME_SECS
+        || claims.exp - now > MAX_SERVICE_TOKEN_LIFETIME_SECS
+    {
+        return Err(AuthError::Invalid("service token lifetime too long"));
+    }
+    Ok(())
+}
+
+fn unix_now() -> i64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
+}
+
+/// A role an extractor demands.
+pub trait RequiredRole {
+    const ROLE: Role;
+}
+
+#[derive(Debug)]
+pub struct InstructorRole;
+#[derive(Debug)]
+pub struct StudentRole;
+#[derive(Debug)]
+pub struct ServiceRole;
+
+impl RequiredRole for InstructorRole {
+    const ROLE: Role = Role::Instructor;
+}
+impl RequiredRole for StudentRole {
+    const ROLE: Role = Role::Student;
+}
+impl RequiredRole for ServiceRole {
+    const ROLE: Role = Role::Service;
+}
+
+/// An authenticated caller holding role `R`; extraction fails with 401 or 403 otherwise.
+#[derive(Debug)]
+pub struct Caller<R> {
+    /// The token's subject: the user id, or the calling service's name.
+    pub sub: String,
+    _role: PhantomData<R>,
+}
+
+pub type Instructor = Caller<InstructorRole>;
+pub type Student = Caller<StudentRole>;
+pub type Service = Caller<ServiceRole>;
+
+impl<R: RequiredRole> FromRequest for Caller<R> {
+    type Error = AuthError;
+    type Future = Ready<Result<Self, AuthError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        ready(authenticate(req).and_then(|claims| {
+            if claims.role == R::ROLE {
+                Ok(Caller {
+                    sub: claims.sub,
+                    _role: PhantomData,
+                })
+            } else {
+                Err(AuthError::WrongRole(R::ROLE))
+            }
+        }))
+    }
+}
+
+fn authenticate(req: &HttpRequest) -> Result<Claims, AuthError> {
+    let keys = req
+        .app_data::<web::Data<TokenKeys>>()
+        .ok_or(AuthError::NotConfigured)?;
+    let header = req
+        .headers()
+        .get(actix_web::http::header::AUTHORIZATION)
+        .ok_or(AuthError::Missing)?;
+    let value = header
+        .to_str()
+        .map_err(|_| AuthError::Invalid("malformed header"))?;
+    let token = value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .ok_or(AuthError::Invalid("expected `Bearer <token>`"))?;
+    keys.verify(token.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
+
+    fn keys() -> TokenKeys {
+        TokenKeys::from_secret(SECRET).expect("valid secret")
+    }
+
+    fn sign(claims: &serde_json::Value, secret: &str) -> String {
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .expect("sign")
+    }
+
+    #[test]
+    fn a_minted_token_verifies_with_its_claims() {
+        let token = keys().mint("alice", Role::Instructor, 60);
+        let claims = keys().verify(&token).expect("valid");
+        assert_eq!(claims.sub, "alice");
+        assert_eq!(claims.role, Role::Instructor);
+        assert!(claims.aud.is_none());
+    }
+
+    #[test]
+    fn short_and_missing_secrets_are_refused() {
+        assert!(matches!(
+            TokenKeys::from_secret(""),
+            Err(SecretError::Missing)
+        ));
+        assert!(matches!(
+            TokenKeys::from_secret("short"),
+            Err(SecretError::TooShort(5))
+        ));
+    }
+
+    #[test]
+    fn expired_badly_signed_and_unsigned_tokens_are_refused() {
+        let now = unix_now();
+        let expired = sign(
+            &serde_json::json!({"sub": "a", "role": "student", "exp": now - 1}),
+            SECRET,
+        );
+        assert!(matches!(
+            keys().verify(&expired),
+            Err(AuthError::Invalid(_))
+        ));
+        let other = sign(
+            &serde_json::json!({"sub": "a", "role": "student", "exp": now + 60}),
+            "another-secret-another-secret-another-secret",
+        );
+        assert!(matches!(keys().verify(&other), Err(AuthError::Invalid(_))));
+        let unsigned = format!(
+            "{}.{}.",
+            b64(r#"{"alg":"none","typ":"JWT"}"#),
+            b64(&format!(
+                r#"{{"sub":"a","role":"student","exp":{}}}"#,
+                now + 60
+            ))
+        );
+        assert!(matches!(
+            keys().verify(&unsigned),
+            Err(AuthError::Invalid(_))
+        ));
+    }
+
+    #[test]
+    fn tokens_without_role_or_with_an_unknown_role_are_refused() {
+        let now = unix_now();
+        let no_role = sign(&serde_json::json!({"sub": "a", "exp": now + 60}), SECRET);
+        assert!(keys().verify(&no_role).is_err());
+        let odd = sign(
+            &serde_json::json!({"sub": "a", "role": "admin", "exp": now + 60}),
+            SECRET,
+        );
+        assert!(keys().verify(&odd).is_err());
+    }
+
+    #[test]
+    fn service_tokens_need_the_audience_and_a_short_life() {
+        let now = unix_now();
+        let good = keys().mint("order-service", Role::Service, 240);
+        assert!(keys().verify(&good).is_ok());
+        let wrong_aud = sign(
+            &serde_json::json!({"sub": "s", "role": "service", "exp": now + 60, "aud": "billing"}),
+            SECRET,
+        );
+        assert!(keys().verify(&wrong_aud).is_err());
+        let long = sign(
+            &serde_json::json!({"sub": "s", "role": "service", "exp": now + 3600, "iat": now, "aud": SERVICE_AUDIENCE}),
+            SECRET,
+        );
+        assert!(keys().verify(&long).is_err());
+    }
+
+    #[test]
+    fn the_secret_is_not_in_debug_output() {
+        assert!(!format!("{:?}", keys()).contains("0123456789"));
+    }
+
+    fn b64(s: &str) -> String {
+        use base64::Engine;
+        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+    }
+}

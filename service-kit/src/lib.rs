@@ -1,0 +1,23 @@
+//! HTTP plumbing both services share, so that each service's code is only its own rules.
+//!
+//! - [`auth`]: HS256 bearer tokens, verification and minting, and role-checking extractors.
+//! - [`problem`]: problem+json responses for every error the framework itself produces
+//!   (malformed JSON, bad path or query, 404, 405, 413, 415) and the extractor configurations
+//!   that route them there.
+//! - [`request`]: the request-context middleware: `X-Request-Id`, one span and one access-log line
+//!   per request, and a guard that turns a panic into a 500 problem.
+//! - [`telemetry`]: the tracing subscriber (`RUST_LOG`, `LOG_FORMAT`).
+//! - [`health`]: the health body.
+//!
+//! Nothing here knows about courses or orders.
+
+pub mod auth;
+pub mod cli;
+pub mod health;
+pub mod problem;
+pub mod request;
+pub mod shutdown;
+pub mod telemetry;
+
+pub use auth::{AuthError, Caller, Instructor, Secret, Service, Student, TokenKeys};
+pub use problem::{ApiProblem, problem_response};

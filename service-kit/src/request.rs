@@ -1,0 +1,136 @@
+//! The request context: every request gets an id, a tracing span, one access-log line, and a
+//! guard that turns a panicking handler into a 500 problem instead of a dropped connection.
+//!
+//! The id comes from the caller's `X-Request-Id` when it is a sane token (1..=128 visible ASCII
+//! characters) and is generated otherwise; it is echoed on the response and recorded on the span,
+//! so every log line of the request carries it. Handlers read it with [`RequestId`] to forward it.
+
+use crate::problem::problem_response;
+use actix_web::{
+    Error, FromRequest, HttpMessage, HttpRequest, HttpResponse,
+    body::{BoxBody, MessageBody},
+    dev::{Payload, ServiceRequest, ServiceResponse},
+    error::InternalError,
+    http::{
+        StatusCode,
+        header::{HeaderName, HeaderValue},
+    },
+    middleware::Next,
+};
+use futures::FutureExt;
+use shared_types::{ErrorCode, REQUEST_ID_HEADER};
+use std::{
+    future::{Ready, ready},
+    panic::AssertUnwindSafe,
+    time::Instant,
+};
+use tracing::Instrument;
+
+/// The id of the current request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestId(pub String);
+
+impl RequestId {
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl FromRequest for RequestId {
+    type Error = Error;
+    type Future = Ready<Result<Self, Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let id = req
+            .extensions()
+            .get::<RequestId>()
+            .cloned()
+            .unwrap_or_else(|| RequestId(uuid::Uuid::now_v7().to_string()));
+        ready(Ok(id))
+    }
+}
+
+fn acceptable(value: &HeaderValue) -> Option<&str> {
+    let s = value.to_str().ok()?;
+    let ok = (1..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic());
+    ok.then_some(s)
+}
+
+/// The middleware; install it outermost with `actix_web::middleware::from_fn(request_context)`.
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let id = req
+        .headers()
+        .get(REQUEST_ID_HEADER)
+        .and_then(acceptable)
+        .map(str::to_owned)
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    req.extensions_mut().insert(RequestId(id.clone()));
+    let span = tracing::info_span!(
+        "request",
+        request_id = %id,
+        method = %req.method(),
+        route = tracing::field::Empty,
+    );
+    let started = Instant::now();
+    let outcome = AssertUnwindSafe(next.call(req))
+        .catch_unwind()
+        .instrument(span.clone())
+        .await;
+    let header = HeaderValue::from_str(&id).ok();
+    match outcome {
+        Ok(Ok(res)) => {
+            let mut res = res.map_into_boxed_body();
+            if let Some(value) = header {
+                res.headers_mut()
+                    .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+            }
+            log_request(&span, &res, started);
+            Ok(res)
+        }
+        // Errors that escape the app and panics have no request left to answer with; they are
+        // returned as errors whose response is a problem body carrying the request id.
+        Ok(Err(err)) => Err(escaped(&span, err.error_response(), header)),
+        Err(_) => {
+            tracing::error!(parent: &span, "handler panicked");
+            let body = problem_response(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                ErrorCode::InternalError,
+                "internal error",
+            );
+            Err(escaped(&span, body, header))
+        }
+    }
+}
+
+fn escaped(
+    span: &tracing::Span,
+    mut response: HttpResponse,
+    request_id: Option<HeaderValue>,
+) -> Error {
+    if let Some(value) = request_id {
+        response
+            .headers_mut()
+            .insert(HeaderName::from_static(REQUEST_ID_HEADER), value);
+    }
+    tracing::error!(parent: span, status = response.status().as_u16(), "request failed outside the app");
+    let status = response.status();
+    InternalError::from_response(status, response).into()
+}
+
+fn log_request(span: &tracing::Span, res: &ServiceResponse<BoxBody>, started: Instant) {
+    let route = res
+        .request()
+        .match_pattern()
+        .unwrap_or_else(|| "unmatched".to_owned());
+    span.record("route", route.as_str());
+    let status = res.status().as_u16();
+    let latency_us = started.elapsed().as_micros() as u64;
+    if res.status().is_server_error() {
+        tracing::error!(parent: span, status, latency_us, path = res.request().path(), "request failed");
+    } else {
+        tracing::info!(parent: span, status, latency_us, path = res.request().path(), "request");
+    }
+}
