@@ -1,0 +1,10 @@
+//! course-service tests over real HTTP (and, for the model test, against the inventory directly).
+
+mod auth;
+mod concurrency;
+mod courses;
+mod expiry;
+mod helpers;
+mod model;
+mod plumbing;
+mod reservations;
