@@ -1,0 +1,192 @@
+//! The HTTP implementation of [`CourseClient`]: pooled keep-alive connections, a timeout on every
+//! attempt, the retry policy of [`super::retry`], a short-lived service token, and the caller's
+//! request id forwarded on every call.
+
+use super::{
+    CallContext, CourseClient, CourseError,
+    retry::{CourseRetryStrategy, Delivery, DeliveryProbe, backoff},
+};
+use arc_swap::ArcSwap;
+use async_trait::async_trait;
+use reqwest::{Method, StatusCode};
+use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
+use reqwest_retry::RetryTransientMiddleware;
+use serde_json::json;
+use service_kit::TokenKeys;
+use shared_types::{ErrorCode, Problem, REQUEST_ID_HEADER, Reservation, Role};
+use std::{sync::Arc, time::Duration};
+
+/// Lifetime of the service tokens order-service mints (course-service accepts at most 300 s).
+const TOKEN_TTL_SECS: i64 = 240;
+/// A token is replaced once it has less than this left.
+const TOKEN_REFRESH_BEFORE_SECS: i64 = 60;
+
+/// Settings of the HTTP client.
+#[derive(Debug, Clone)]
+pub struct HttpCourseClientConfig {
+    pub base_url: String,
+    pub timeout: Duration,
+    pub max_retries: u32,
+}
+
+/// Talks to course-service over HTTP.
+#[derive(Debug, Clone)]
+pub struct HttpCourseClient {
+    base_url: String,
+    http: ClientWithMiddleware,
+    probe: reqwest::Client,
+    tokens: Arc<ServiceTokens>,
+}
+
+impl HttpCourseClient {
+    pub fn new(config: &HttpCourseClientConfig, keys: TokenKeys) -> anyhow::Result<Self> {
+        let raw = reqwest::Client::builder()
+            .timeout(config.timeout)
+            .connect_timeout(config.timeout.min(Duration::from_secs(1)))
+            .pool_max_idle_per_host(1024)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .tcp_nodelay(true)
+            .build()?;
+        let retry = RetryTransientMiddleware::new_with_policy_and_strategy(
+            backoff(config.max_retries),
+            CourseRetryStrategy,
+        );
+        let http = ClientBuilder::new(raw.clone())
+            .with(retry)
+            .with(DeliveryProbe)
+            .build();
+        Ok(HttpCourseClient {
+            base_url: config.base_url.trim_end_matches('/').to_owned(),
+            http,
+            probe: raw,
+            tokens: Arc::new(ServiceTokens::new(keys)),
+        })
+    }
+
+    async fn call(
+        &self,
+        method: Method,
+        ctx: &CallContext,
+        action: &str,
+        body: Option<serde_json::Value>,
+    ) -> Result<Reservation, CourseError> {
+        let url = format!(
+            "{}/api/courses/{}/reservations/{}{}",
+            self.base_url, ctx.course_id, ctx.reservation_id, action
+        );
+        let delivery = Delivery::default();
+        let mut request = self
+            .http
+            .request(method, url)
+            .bearer_auth(self.tokens.current())
+            .header(REQUEST_ID_HEADER, &ctx.request_id)
+            .with_extension(delivery.clone());
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        match request.send().await {
+            Ok(response) => decode(response).await,
+            Err(_) if !delivery.maybe_delivered() => Err(CourseError::NotDelivered),
+            Err(e) => Err(CourseError::Unknown(format!("{e:#}"))),
+        }
+    }
+}
+
+async fn decode(response: reqwest::Response) -> Result<Reservation, CourseError> {
+    let status = response.status();
+    if status.is_success() {
+        return response
+            .json::<Reservation>()
+            .await
+            .map_err(|e| CourseError::Unknown(format!("unreadable reservation: {e}")));
+    }
+    if status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS {
+        let problem = response.json::<Problem>().await.ok();
+        let code = problem.as_ref().map_or(ErrorCode::Unknown, |p| p.code);
+        let price_cents = problem.and_then(|p| p.price_cents);
+        return Err(CourseError::Refused {
+            status: status.as_u16(),
+            code,
+            price_cents,
+        });
+    }
+    Err(CourseError::Unknown(format!(
+        "course-service answered {status}"
+    )))
+}
+
+#[async_trait]
+impl CourseClient for HttpCourseClient {
+    async fn reserve(
+        &self,
+        ctx: &CallContext,
+        student_id: &str,
+        expected_price_cents: Option<i64>,
+    ) -> Result<Reservation, CourseError> {
+        let mut body = json!({ "student_id": student_id });
+        if let Some(price) = expected_price_cents {
+            body["expected_price_cents"] = json!(price);
+        }
+        self.call(Method::PUT, ctx, "", Some(body)).await
+    }
+
+    async fn confirm(&self, ctx: &CallContext) -> Result<Reservation, CourseError> {
+        self.call(Method::POST, ctx, "/confirm", None).await
+    }
+
+    async fn cancel(&self, ctx: &CallContext) -> Result<Reservation, CourseError> {
+        self.call(Method::POST, ctx, "/cancel", None).await
+    }
+
+    async fn release(&self, ctx: &CallContext) -> Result<Reservation, CourseError> {
+        self.call(Method::POST, ctx, "/release", None).await
+    }
+
+    async fn get_reservation(&self, ctx: &CallContext) -> Result<Reservation, CourseError> {
+        self.call(Method::GET, ctx, "", None).await
+    }
+
+    async fn is_reachable(&self) -> bool {
+        let url = format!("{}/health/live", self.base_url);
+        let probe = self
+            .probe
+            .get(url)
+            .timeout(Duration::from_secs(1))
+            .send()
+            .await;
+        probe.is_ok_and(|r| r.status().is_success())
+    }
+}
+
+/// The current service token, re-minted shortly before it expires. Reads are lock-free.
+#[derive(Debug)]
+struct ServiceTokens {
+    keys: TokenKeys,
+    current: ArcSwap<(String, i64)>,
+}
+
+impl ServiceTokens {
+    fn new(keys: TokenKeys) -> Self {
+        let first = mint(&keys);
+        ServiceTokens {
+            keys,
+            current: ArcSwap::from_pointee(first),
+        }
+    }
+
+    fn current(&self) -> String {
+        let token = self.current.load();
+        if token.1 - chrono::Utc::now().timestamp() > TOKEN_REFRESH_BEFORE_SECS {
+            return token.0.clone();
+        }
+        let fresh = mint(&self.keys);
+        let value = fresh.0.clone();
+        self.current.store(Arc::new(fresh));
+        value
+    }
+}
+
+fn mint(keys: &TokenKeys) -> (String, i64) {
+    let token = keys.mint("order-service", Role::Service, TOKEN_TTL_SECS);
+    (token, chrono::Utc::now().timestamp() + TOKEN_TTL_SECS)
+}

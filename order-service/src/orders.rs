@@ -1,0 +1,296 @@
+//! The order store, in memory, and the only code in order-service that takes locks.
+//!
+//! # What it keeps
+//! - every order by id;
+//! - `live`: the one live (pending or confirmed) order of each student for each course, which is
+//!   how concurrent duplicate orders end with exactly one success;
+//! - each student's order ids in creation order, for listing newest first;
+//! - `pending`: the orders still to settle, each with a lease so that the request that created an
+//!   order and the background reconciler never work on it at the same time;
+//! - idempotency records: `(student, Idempotency-Key)` to the request body and, once finished, the
+//!   response to replay.
+//!
+//! # Locks
+//! All maps are DashMaps. The only nesting is `begin`, which holds the student's `live` entry
+//! while it inserts the new order into the other maps; no code path takes a `live` entry while
+//! holding any other entry, so the nesting cannot deadlock. Nothing here awaits or does I/O.
+//!
+//! # Status rules
+//! `pending -> confirmed | failed | cancelled`, `confirmed -> cancelled`. A settlement applies
+//! only to a pending order, so whichever of a late settlement and a cancellation comes second
+//! finds the order already final and leaves it alone.
+
+use chrono::{DateTime, Utc};
+use dashmap::{DashMap, mapref::entry::Entry};
+use shared_types::{CreateOrder, ErrorCode, Order, OrderStatus};
+use std::{
+    collections::BTreeSet,
+    ops::Bound,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+use uuid::Uuid;
+
+/// The student already has a live (pending or confirmed) order for the course: this one.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct AlreadyLive(pub Uuid);
+
+/// How an order ends.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Finish {
+    Confirmed,
+    Failed(ErrorCode),
+    Cancelled,
+}
+
+/// A response kept for replay under an idempotency key.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredReply {
+    pub status: u16,
+    pub body: Vec<u8>,
+    pub problem: bool,
+    pub location: Option<String>,
+    pub retry_after_secs: Option<u64>,
+}
+
+/// What an idempotency key says about a new request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Claim {
+    /// First use: run the request, then `complete` or `forget` the key.
+    Fresh,
+    /// The same request already finished: answer this.
+    Replay(StoredReply),
+    /// The same request is still running.
+    InProgress,
+    /// The key was used with a different body.
+    Mismatch,
+}
+
+#[derive(Debug, Clone)]
+enum KeyState {
+    Running(CreateOrder),
+    Done(CreateOrder, StoredReply),
+}
+
+/// A cheap-to-clone handle on the store.
+#[derive(Debug, Clone, Default)]
+pub struct OrderStore {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug, Default)]
+struct Shared {
+    orders: DashMap<Uuid, Order>,
+    live: DashMap<(Arc<str>, Uuid), Uuid>,
+    by_student: DashMap<Arc<str>, BTreeSet<Uuid>>,
+    pending: DashMap<Uuid, Lease>,
+    keys: DashMap<(Arc<str>, String), KeyState>,
+}
+
+#[derive(Debug, Default)]
+struct Lease(AtomicBool);
+
+impl OrderStore {
+    pub fn new() -> Self {
+        OrderStore::default()
+    }
+
+    /// Records a new pending order, leased to the caller, unless the student already has a live
+    /// order for this course.
+    pub fn begin(
+        &self,
+        student: &str,
+        body: &CreateOrder,
+        now: DateTime<Utc>,
+    ) -> Result<Order, AlreadyLive> {
+        let student: Arc<str> = Arc::from(student);
+        match self
+            .shared
+            .live
+            .entry((Arc::clone(&student), body.course_id))
+        {
+            Entry::Occupied(entry) => Err(AlreadyLive(*entry.get())),
+            Entry::Vacant(slot) => {
+                let order = new_order(&student, body, now);
+                self.shared.orders.insert(order.id, order.clone());
+                self.shared
+                    .pending
+                    .insert(order.id, Lease(AtomicBool::new(true)));
+                self.shared
+                    .by_student
+                    .entry(student)
+                    .or_default()
+                    .insert(order.id);
+                slot.insert(order.id);
+                Ok(order)
+            }
+        }
+    }
+
+    pub fn get(&self, id: Uuid) -> Option<Order> {
+        self.shared.orders.get(&id).map(|o| o.clone())
+    }
+
+    /// The order if it belongs to `student` (someone else's order reads as absent).
+    pub fn get_owned(&self, id: Uuid, student: &str) -> Option<Order> {
+        self.get(id).filter(|o| o.student_id == student)
+    }
+
+    /// Records the price course-service locked for the order's hold.
+    pub fn record_price(
+        &self,
+        id: Uuid,
+        unit_price_cents: i64,
+        currency: &str,
+        now: DateTime<Utc>,
+    ) {
+        if let Some(mut order) = self.shared.orders.get_mut(&id)
+            && order.unit_price_cents.is_none()
+        {
+            order.unit_price_cents = Some(unit_price_cents);
+            order.currency = Some(currency.to_owned());
+            order.updated_at = now;
+        }
+    }
+
+    /// Moves the order to its final state if the status rules allow it; returns the order as it
+    /// stands afterwards either way.
+    pub fn finish(&self, id: Uuid, finish: Finish, now: DateTime<Utc>) -> Option<Order> {
+        let order = {
+            let mut order = self.shared.orders.get_mut(&id)?;
+            let allowed = match finish {
+                Finish::Confirmed | Finish::Failed(_) => order.status == OrderStatus::Pending,
+                Finish::Cancelled => {
+                    matches!(order.status, OrderStatus::Pending | OrderStatus::Confirmed)
+                }
+            };
+            if allowed {
+                (order.status, order.failure_code) = match finish {
+                    Finish::Confirmed => (OrderStatus::Confirmed, None),
+                    Finish::Failed(code) => (OrderStatus::Failed, Some(code)),
+                    Finish::Cancelled => (OrderStatus::Cancelled, order.failure_code),
+                };
+                order.updated_at = now;
+            }
+            order.clone()
+        };
+        if order.status != OrderStatus::Pending {
+            self.shared.pending.remove(&id);
+        }
+        if matches!(order.status, OrderStatus::Failed | OrderStatus::Cancelled) {
+            let key = (Arc::from(order.student_id.as_str()), order.course_id);
+            self.shared.live.remove_if(&key, |_, live| *live == id);
+        }
+        Some(order)
+    }
+
+    /// Pending orders nobody is working on.
+    pub fn unleased_pending(&self) -> Vec<Uuid> {
+        self.shared
+            .pending
+            .iter()
+            .filter(|e| !e.value().0.load(Ordering::Acquire))
+            .map(|e| *e.key())
+            .collect()
+    }
+
+    /// Number of orders still pending.
+    pub fn pending_count(&self) -> usize {
+        self.shared.pending.len()
+    }
+
+    /// Takes the lease of a pending order; false when it is taken or the order is settled.
+    pub fn try_lease(&self, id: Uuid) -> bool {
+        self.shared.pending.get(&id).is_some_and(|lease| {
+            lease
+                .0
+                .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                .is_ok()
+        })
+    }
+
+    pub fn release_lease(&self, id: Uuid) {
+        if let Some(lease) = self.shared.pending.get(&id) {
+            lease.0.store(false, Ordering::Release);
+        }
+    }
+
+    /// Up to `limit` of the student's orders older than `before`, newest first, optionally of one
+    /// status, and whether more follow.
+    pub fn list(
+        &self,
+        student: &str,
+        status: Option<OrderStatus>,
+        before: Option<Uuid>,
+        limit: usize,
+    ) -> (Vec<Order>, bool) {
+        let ids: Vec<Uuid> = match self.shared.by_student.get(student) {
+            Some(ids) => {
+                let upper = before.map_or(Bound::Unbounded, Bound::Excluded);
+                ids.range((Bound::Unbounded, upper))
+                    .rev()
+                    .copied()
+                    .collect()
+            }
+            None => return (Vec::new(), false),
+        };
+        let mut matching = ids
+            .into_iter()
+            .filter_map(|id| self.get(id))
+            .filter(|o| status.is_none_or(|s| o.status == s));
+        let page: Vec<Order> = matching.by_ref().take(limit).collect();
+        let more = matching.next().is_some();
+        (page, more)
+    }
+
+    /// Looks up an idempotency key for `student` and, on first use, marks it running.
+    pub fn claim_key(&self, student: &str, key: &str, body: &CreateOrder) -> Claim {
+        match self.shared.keys.entry((Arc::from(student), key.to_owned())) {
+            Entry::Vacant(slot) => {
+                slot.insert(KeyState::Running(body.clone()));
+                Claim::Fresh
+            }
+            Entry::Occupied(entry) => match entry.get() {
+                KeyState::Running(first) if first == body => Claim::InProgress,
+                KeyState::Done(first, reply) if first == body => Claim::Replay(reply.clone()),
+                _ => Claim::Mismatch,
+            },
+        }
+    }
+
+    /// Stores the response of a key's request for replay.
+    pub fn complete_key(&self, student: &str, key: &str, reply: StoredReply) {
+        if let Some(mut state) = self
+            .shared
+            .keys
+            .get_mut(&(Arc::from(student), key.to_owned()))
+            && let KeyState::Running(body) = &*state
+        {
+            *state = KeyState::Done(body.clone(), reply);
+        }
+    }
+
+    /// Forgets a key whose request changed nothing, so that a retry runs again.
+    pub fn forget_key(&self, student: &str, key: &str) {
+        self.shared
+            .keys
+            .remove(&(Arc::from(student), key.to_owned()));
+    }
+}
+
+fn new_order(student: &str, body: &CreateOrder, now: DateTime<Utc>) -> Order {
+    Order {
+        id: Uuid::now_v7(),
+        student_id: student.to_owned(),
+        course_id: body.course_id,
+        reservation_id: Uuid::now_v7(),
+        unit_price_cents: None,
+        currency: None,
+        status: OrderStatus::Pending,
+        failure_code: None,
+        created_at: now,
+        updated_at: now,
+    }
+}

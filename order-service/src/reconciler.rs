@@ -1,0 +1,41 @@
+//! The background reconciler: settles every order left `pending` by a request that could not learn
+//! its outcome in time, by repeating the workflow's find-out step until course-service answers.
+//!
+//! It visits pending orders on a fixed interval, a bounded number at a time, and skips any order a
+//! request is still working on (the store's lease). Because the step is idempotent, visiting an
+//! order again after a failed attempt is always safe.
+
+use crate::workflow::Workflow;
+use futures::StreamExt;
+use std::time::Duration;
+use tokio::task::JoinHandle;
+
+/// How many pending orders are reconciled concurrently.
+const PARALLELISM: usize = 16;
+
+/// Starts the reconciler; abort the handle to stop it.
+pub fn spawn(workflow: Workflow, interval: Duration) -> JoinHandle<()> {
+    tokio::spawn(async move {
+        let mut ticker = tokio::time::interval(interval);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            ticker.tick().await;
+            run_once(&workflow).await;
+        }
+    })
+}
+
+/// One pass over the pending orders nobody is working on; returns how many were visited.
+pub async fn run_once(workflow: &Workflow) -> usize {
+    let pending = workflow.store().unleased_pending();
+    let visited = pending.len();
+    if visited > 0 {
+        tracing::debug!(pending = visited, "reconciling pending orders");
+    }
+    futures::stream::iter(pending)
+        .for_each_concurrent(PARALLELISM, |id| async move {
+            workflow.reconcile(id).await;
+        })
+        .await;
+    visited
+}

@@ -1,0 +1,117 @@
+//! Builds the order-service application: the course-service client, the store, the workflow and
+//! its reconciler, then the server on a bound listener (port 0 works). Reads no environment and
+//! sets no globals.
+
+use crate::{
+    config::Config,
+    course_client::{CourseClient, HttpCourseClient, HttpCourseClientConfig},
+    orders::OrderStore,
+    reconciler, routes,
+    workflow::Workflow,
+};
+use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
+use anyhow::Context;
+use service_kit::{TokenKeys, problem, request::request_context};
+use std::{net::TcpListener, sync::Arc};
+use tokio::task::JoinHandle;
+
+/// A built, not yet running, order-service.
+pub struct Application {
+    port: u16,
+    server: Server,
+    workflow: Workflow,
+    reconciler: JoinHandle<()>,
+}
+
+impl std::fmt::Debug for Application {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Application")
+            .field("port", &self.port)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Application {
+    /// Builds the service with the HTTP client to `config.course_service_url`.
+    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+        let keys = keys(config)?;
+        let client_config = HttpCourseClientConfig {
+            base_url: config.course_service_url.clone(),
+            timeout: config.course_timeout(),
+            max_retries: config.course_retry_max,
+        };
+        let client = HttpCourseClient::new(&client_config, keys.clone())
+            .context("cannot build the HTTP client")?;
+        Application::build_with_client(config, Arc::new(client)).await
+    }
+
+    /// Builds the service around any course-service client (tests pass fakes).
+    pub async fn build_with_client(
+        config: &Config,
+        client: Arc<dyn CourseClient>,
+    ) -> anyhow::Result<Self> {
+        let keys = web::Data::new(keys(config)?);
+        let workflow = Workflow::new(OrderStore::new(), client, config.order_deadline());
+        let reconciler = reconciler::spawn(workflow.clone(), config.reconcile_interval());
+        let address = format!("{}:{}", config.host, config.port);
+        let listener =
+            TcpListener::bind(&address).with_context(|| format!("cannot listen on {address}"))?;
+        let port = listener.local_addr()?.port();
+        let data = web::Data::new(workflow.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(problem::fallback())
+                .wrap(from_fn(request_context))
+                .app_data(keys.clone())
+                .app_data(data.clone())
+                .app_data(problem::json_config())
+                .app_data(problem::path_config())
+                .app_data(problem::query_config())
+                .configure(routes::configure)
+                .default_service(web::to(problem::not_found))
+        })
+        .workers(config.http_workers.unwrap_or_else(default_workers))
+        .disable_signals()
+        .listen(listener)?
+        .run();
+        Ok(Application {
+            port,
+            server,
+            workflow,
+            reconciler,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// The workflow (and through it the store) the server uses.
+    pub fn workflow(&self) -> Workflow {
+        self.workflow.clone()
+    }
+
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped through the handle, then stops the reconciler.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let result = self.server.await;
+        self.reconciler.abort();
+        result
+    }
+}
+
+fn keys(config: &Config) -> anyhow::Result<TokenKeys> {
+    let secret = config
+        .auth_jwt_secret
+        .as_ref()
+        .map(|s| s.expose())
+        .unwrap_or_default();
+    Ok(TokenKeys::from_secret(secret)?)
+}
+
+fn default_workers() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}

@@ -1,0 +1,370 @@
+//! The order saga: record the order -> hold a seat -> confirm it, with compensation, and the
+//! "find out" step that settles any order whose outcome became uncertain.
+//!
+//! 1. `begin`: the order is stored `pending` with a reservation id chosen now, before any call, so
+//!    that every retry of every call names the same reservation.
+//! 2. `PUT` the hold. A business refusal (`sold_out`, `price_changed`, ...) fails the order. If no
+//!    attempt reached course-service the order fails as `course_service_unavailable` (nothing can
+//!    be held). If the outcome is unknown (a timeout after sending, a 5xx), find out.
+//! 3. `confirm`. If its outcome is unknown, find out.
+//!
+//! *Finding out* reads the reservation: `held` is confirmed, `confirmed` settles the order,
+//! `cancelled`/`expired`/`released` fail it, and *not found* cancels the id first, leaving a
+//! tombstone so that a hold still travelling the network cannot land later, then fails the order.
+//! When course-service cannot answer, the order stays `pending` and the reconciler repeats the step
+//! until it can: every order ends `confirmed` with a sold seat, or `failed`/`cancelled` with none.
+//!
+//! A request waits for its saga up to the order deadline and answers 202 with the pending order
+//! if it is not settled by then; the saga keeps running and settles it.
+
+use crate::{
+    course_client::{CallContext, CourseClient, CourseError},
+    orders::{AlreadyLive, Finish, OrderStore},
+};
+use shared_types::{CreateOrder, ErrorCode, Order, OrderStatus, Reservation, ReservationStatus};
+use std::{sync::Arc, time::Duration};
+use uuid::Uuid;
+
+/// How far a saga got.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Settlement {
+    Confirmed,
+    /// The order failed; `status` is the HTTP status to answer with.
+    Failed {
+        code: ErrorCode,
+        status: u16,
+        price_cents: Option<i64>,
+    },
+    /// The outcome could not be learned yet; the order stays pending.
+    Unsettled,
+}
+
+impl Settlement {
+    fn failed(code: ErrorCode, status: u16) -> Self {
+        Settlement::Failed {
+            code,
+            status,
+            price_cents: None,
+        }
+    }
+
+    fn unavailable() -> Self {
+        Settlement::failed(ErrorCode::CourseServiceUnavailable, 503)
+    }
+
+    /// The order's failure for a refusal by course-service.
+    fn from_refusal(status: u16, code: ErrorCode, price_cents: Option<i64>) -> Self {
+        let (code, status) = match code {
+            ErrorCode::SoldOut | ErrorCode::PriceChanged => (code, 409),
+            ErrorCode::CourseNotFound => (code, 404),
+            ErrorCode::AlreadyHolding => (ErrorCode::AlreadyEnrolled, 409),
+            ErrorCode::ReservationExpired | ErrorCode::ReservationCancelled => (code, 409),
+            _ => {
+                tracing::error!(status, code = %code, "unexpected refusal from course-service");
+                (ErrorCode::CourseServiceUnavailable, 503)
+            }
+        };
+        Settlement::Failed {
+            code,
+            status,
+            price_cents,
+        }
+    }
+
+    fn from_final_status(status: ReservationStatus) -> Self {
+        match status {
+            ReservationStatus::Confirmed => Settlement::Confirmed,
+            ReservationStatus::Expired => Settlement::failed(ErrorCode::ReservationExpired, 409),
+            _ => Settlement::failed(ErrorCode::ReservationCancelled, 409),
+        }
+    }
+}
+
+/// The result of placing an order: the order as it stands, and how its saga ended.
+#[derive(Debug, Clone)]
+pub struct Placed {
+    pub order: Order,
+    pub settlement: Settlement,
+}
+
+/// Why an order could not be cancelled.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum CancelError {
+    #[error("order not found")]
+    NotFound,
+    #[error("a failed order cannot be cancelled")]
+    NotCancellable,
+    #[error("course-service could not confirm the seat was returned")]
+    Unavailable,
+}
+
+/// Runs sagas; cheap to clone.
+#[derive(Debug, Clone)]
+pub struct Workflow {
+    store: OrderStore,
+    client: Arc<dyn CourseClient>,
+    deadline: Duration,
+}
+
+impl Workflow {
+    pub fn new(store: OrderStore, client: Arc<dyn CourseClient>, deadline: Duration) -> Self {
+        Workflow {
+            store,
+            client,
+            deadline,
+        }
+    }
+
+    pub fn store(&self) -> &OrderStore {
+        &self.store
+    }
+
+    pub fn client(&self) -> &Arc<dyn CourseClient> {
+        &self.client
+    }
+
+    /// Places an order, unless the student already has a live order for this course.
+    pub async fn place(
+        &self,
+        student: &str,
+        body: &CreateOrder,
+        request_id: &str,
+    ) -> Result<Placed, AlreadyLive> {
+        let order = self.store.begin(student, body, now())?;
+        let ctx = call_context(&order, request_id);
+        let saga = {
+            let this = self.clone();
+            let (id, student, expected) = (
+                order.id,
+                order.student_id.clone(),
+                body.expected_price_cents,
+            );
+            tokio::spawn(async move {
+                let _lease = LeaseGuard {
+                    store: this.store.clone(),
+                    id,
+                };
+                let settlement = this.run(id, &ctx, &student, expected).await;
+                (this.apply(id, &settlement), settlement)
+            })
+        };
+        let (order, settlement) = match tokio::time::timeout(self.deadline, saga).await {
+            Ok(Ok(done)) => done,
+            Ok(Err(e)) => {
+                tracing::error!(error = %e, order_id = %order.id, "order saga aborted; the reconciler settles it");
+                (
+                    self.store.get(order.id).unwrap_or(order),
+                    Settlement::Unsettled,
+                )
+            }
+            Err(_) => (
+                self.store.get(order.id).unwrap_or(order),
+                Settlement::Unsettled,
+            ),
+        };
+        Ok(Placed { order, settlement })
+    }
+
+    /// One reconciliation attempt for a pending order: find out and settle if possible.
+    pub async fn reconcile(&self, id: Uuid) -> Settlement {
+        if !self.store.try_lease(id) {
+            return Settlement::Unsettled;
+        }
+        let _lease = LeaseGuard {
+            store: self.store.clone(),
+            id,
+        };
+        let Some(order) = self
+            .store
+            .get(id)
+            .filter(|o| o.status == OrderStatus::Pending)
+        else {
+            return Settlement::Unsettled;
+        };
+        let ctx = call_context(&order, &format!("reconcile-{}", Uuid::now_v7()));
+        let settlement = self.find_out(id, &ctx).await;
+        self.apply(id, &settlement);
+        settlement
+    }
+
+    /// Cancels a student's order and gives its seat back.
+    pub async fn cancel(
+        &self,
+        student: &str,
+        id: Uuid,
+        request_id: &str,
+    ) -> Result<Order, CancelError> {
+        let order = self
+            .store
+            .get_owned(id, student)
+            .ok_or(CancelError::NotFound)?;
+        match order.status {
+            OrderStatus::Cancelled => return Ok(order),
+            OrderStatus::Failed => return Err(CancelError::NotCancellable),
+            _ => {}
+        }
+        let ctx = call_context(&order, request_id);
+        self.return_seat(&ctx).await?;
+        let order = self
+            .store
+            .finish(id, Finish::Cancelled, now())
+            .ok_or(CancelError::NotFound)?;
+        if order.status == OrderStatus::Failed {
+            return Err(CancelError::NotCancellable);
+        }
+        Ok(order)
+    }
+
+    /// Makes sure the reservation holds no seat: cancel it, or release it if it was confirmed.
+    async fn return_seat(&self, ctx: &CallContext) -> Result<(), CancelError> {
+        match self.client.cancel(ctx).await {
+            Ok(_) => Ok(()),
+            Err(e) if e.is_refusal(ErrorCode::CourseNotFound) => Ok(()),
+            Err(e) if e.is_refusal(ErrorCode::ReservationConfirmed) => {
+                match self.client.release(ctx).await {
+                    Ok(_) => Ok(()),
+                    Err(e) => {
+                        tracing::warn!(error = %e, "release failed while cancelling an order");
+                        Err(CancelError::Unavailable)
+                    }
+                }
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "cancel failed while cancelling an order");
+                Err(CancelError::Unavailable)
+            }
+        }
+    }
+
+    async fn run(
+        &self,
+        id: Uuid,
+        ctx: &CallContext,
+        student: &str,
+        expected: Option<i64>,
+    ) -> Settlement {
+        match self.client.reserve(ctx, student, expected).await {
+            Ok(reservation) => self.after_hold(id, ctx, &reservation).await,
+            Err(CourseError::Refused {
+                status,
+                code,
+                price_cents,
+            }) => Settlement::from_refusal(status, code, price_cents),
+            Err(CourseError::NotDelivered) => Settlement::unavailable(),
+            Err(CourseError::Unknown(why)) => {
+                tracing::warn!(%why, "hold outcome unknown; reading the reservation");
+                self.find_out(id, ctx).await
+            }
+        }
+    }
+
+    async fn after_hold(
+        &self,
+        id: Uuid,
+        ctx: &CallContext,
+        reservation: &Reservation,
+    ) -> Settlement {
+        self.store.record_price(
+            id,
+            reservation.unit_price_cents,
+            &reservation.currency,
+            now(),
+        );
+        if reservation.status != ReservationStatus::Held {
+            return Settlement::from_final_status(reservation.status);
+        }
+        match self.try_confirm(ctx).await {
+            Some(settlement) => settlement,
+            None => self.find_out(id, ctx).await,
+        }
+    }
+
+    /// Confirms a hold; `None` when the outcome is unknown.
+    async fn try_confirm(&self, ctx: &CallContext) -> Option<Settlement> {
+        match self.client.confirm(ctx).await {
+            Ok(r) => Some(Settlement::from_final_status(r.status)),
+            Err(CourseError::Refused {
+                status,
+                code,
+                price_cents,
+            }) if code != ErrorCode::ReservationNotFound => {
+                Some(Settlement::from_refusal(status, code, price_cents))
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "confirm outcome unknown");
+                None
+            }
+        }
+    }
+
+    /// Learns what happened to the reservation and settles accordingly.
+    async fn find_out(&self, id: Uuid, ctx: &CallContext) -> Settlement {
+        match self.client.get_reservation(ctx).await {
+            Ok(r) => {
+                self.store
+                    .record_price(id, r.unit_price_cents, &r.currency, now());
+                match r.status {
+                    ReservationStatus::Held => {
+                        self.try_confirm(ctx).await.unwrap_or(Settlement::Unsettled)
+                    }
+                    status => Settlement::from_final_status(status),
+                }
+            }
+            Err(e) if e.is_refusal(ErrorCode::ReservationNotFound) => {
+                match self.client.cancel(ctx).await {
+                    // The id is now a tombstone: a hold still on its way cannot take a seat.
+                    Ok(r) if r.status == ReservationStatus::Cancelled => Settlement::unavailable(),
+                    Ok(r) => Settlement::from_final_status(r.status),
+                    Err(e) if e.is_refusal(ErrorCode::CourseNotFound) => {
+                        Settlement::failed(ErrorCode::CourseNotFound, 404)
+                    }
+                    Err(_) => Settlement::Unsettled,
+                }
+            }
+            Err(e) if e.is_refusal(ErrorCode::CourseNotFound) => {
+                Settlement::failed(ErrorCode::CourseNotFound, 404)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, "reservation state unknown; the order stays pending");
+                Settlement::Unsettled
+            }
+        }
+    }
+
+    fn apply(&self, id: Uuid, settlement: &Settlement) -> Order {
+        let finish = match settlement {
+            Settlement::Confirmed => Some(Finish::Confirmed),
+            Settlement::Failed { code, .. } => Some(Finish::Failed(*code)),
+            Settlement::Unsettled => None,
+        };
+        let order = match finish {
+            Some(finish) => self.store.finish(id, finish, now()),
+            None => self.store.get(id),
+        };
+        order.unwrap_or_else(|| unreachable!("orders are never removed"))
+    }
+}
+
+fn call_context(order: &Order, request_id: &str) -> CallContext {
+    CallContext {
+        course_id: order.course_id,
+        reservation_id: order.reservation_id,
+        request_id: request_id.to_owned(),
+    }
+}
+
+fn now() -> chrono::DateTime<chrono::Utc> {
+    chrono::Utc::now()
+}
+
+/// Releases an order's lease when the work on it ends, even by panic.
+struct LeaseGuard {
+    store: OrderStore,
+    id: Uuid,
+}
+
+impl Drop for LeaseGuard {
+    fn drop(&mut self) {
+        self.store.release_lease(self.id);
+    }
+}
