@@ -196,6 +196,15 @@ impl OrderStore {
             .collect()
     }
 
+    /// Every order, in no particular order (for checks and reports).
+    pub fn all(&self) -> Vec<Order> {
+        self.shared
+            .orders
+            .iter()
+            .map(|o| o.value().clone())
+            .collect()
+    }
+
     /// Number of orders still pending.
     pub fn pending_count(&self) -> usize {
         self.shared.pending.len()

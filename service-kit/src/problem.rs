@@ -148,17 +148,18 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
     )
 }
 
-/// Rewrites error responses that do not carry a problem body yet.
+/// Rewrites error responses that carry no JSON body into problem+json.
 pub fn fallback<B: 'static>() -> ErrorHandlers<B> {
     ErrorHandlers::new().default_handler(rewrite_as_problem)
 }
 
 fn rewrite_as_problem<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let is_problem = res
-        .headers()
-        .get(header::CONTENT_TYPE)
-        .is_some_and(|v| v.as_bytes().starts_with(PROBLEM_CONTENT_TYPE.as_bytes()));
-    if is_problem {
+    // Problem bodies and deliberate JSON bodies (a 503 health report) are left as they are.
+    let is_json = res.headers().get(header::CONTENT_TYPE).is_some_and(|v| {
+        let v = v.as_bytes();
+        v.starts_with(PROBLEM_CONTENT_TYPE.as_bytes()) || v.starts_with(b"application/json")
+    });
+    if is_json {
         return Ok(ErrorHandlerResponse::Response(res.map_into_left_body()));
     }
     let status = res.status();

@@ -1,0 +1,5 @@
+//! End-to-end tests: both services in this process on port 0, driven over HTTP.
+
+mod faults;
+mod load;
+mod orders;

@@ -1,0 +1,355 @@
+//! `TestCluster`: course-service and order-service in this process on free ports, with tokens,
+//! an HTTP client, handles on both services' state, and the checks every test ends with.
+
+use crate::proxy::FaultProxy;
+use course_service::{clock::SystemClock, inventory::Inventory};
+use order_service::workflow::Workflow;
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use service_kit::{Secret, TokenKeys};
+use shared_types::{Order, OrderStatus, Role};
+use std::{sync::Arc, time::Duration};
+use uuid::Uuid;
+
+pub const SECRET: &str = "e2e-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+
+/// How to assemble the cluster.
+#[derive(Debug, Clone)]
+pub struct ClusterOptions {
+    /// Put a [`FaultProxy`] between the services.
+    pub proxy: bool,
+    pub course_timeout_ms: u64,
+    pub course_retry_max: u32,
+    pub order_deadline_ms: u64,
+    pub reconcile_interval_ms: u64,
+    pub reservation_ttl_secs: u64,
+}
+
+impl Default for ClusterOptions {
+    fn default() -> Self {
+        ClusterOptions {
+            proxy: false,
+            course_timeout_ms: 2000,
+            course_retry_max: 3,
+            order_deadline_ms: 8000,
+            reconcile_interval_ms: 100,
+            reservation_ttl_secs: 300,
+        }
+    }
+}
+
+impl ClusterOptions {
+    /// Short timeouts, for fault tests.
+    pub fn with_faults() -> Self {
+        ClusterOptions {
+            proxy: true,
+            course_timeout_ms: 300,
+            course_retry_max: 2,
+            order_deadline_ms: 4000,
+            reconcile_interval_ms: 100,
+            reservation_ttl_secs: 300,
+        }
+    }
+}
+
+/// A response's status, headers and JSON body.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn code(&self) -> &str {
+        self.body["code"].as_str().unwrap_or("")
+    }
+
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) {
+        assert_eq!(self.status.as_u16(), status, "{}", self.body);
+        assert_eq!(self.code(), code, "{}", self.body);
+        let ct = self
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("");
+        assert!(
+            ct.starts_with("application/problem+json"),
+            "content-type {ct}"
+        );
+    }
+
+    pub fn order_id(&self) -> Uuid {
+        self.body["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("order id")
+    }
+}
+
+pub struct TestCluster {
+    pub course_url: String,
+    pub order_url: String,
+    pub client: reqwest::Client,
+    pub keys: TokenKeys,
+    pub inventory: Inventory,
+    pub workflow: Workflow,
+    pub proxy: Option<FaultProxy>,
+    handles: Vec<actix_web::dev::ServerHandle>,
+}
+
+impl TestCluster {
+    pub async fn spawn() -> TestCluster {
+        TestCluster::spawn_with(ClusterOptions::default()).await
+    }
+
+    pub async fn spawn_with(options: ClusterOptions) -> TestCluster {
+        let mut course_config = course_service::Config::local(Secret::new(SECRET));
+        course_config.reservation_ttl_secs = options.reservation_ttl_secs;
+        course_config.http_workers = Some(2);
+        let courses = course_service::Application::build(&course_config, Arc::new(SystemClock))
+            .await
+            .expect("course-service");
+        let course_url = format!("http://127.0.0.1:{}", courses.port());
+        let proxy = if options.proxy {
+            Some(FaultProxy::start(&course_url).await)
+        } else {
+            None
+        };
+        let upstream = proxy
+            .as_ref()
+            .map_or(course_url.clone(), |p| p.address.clone());
+
+        let mut order_config = order_service::Config::local(Secret::new(SECRET), upstream);
+        order_config.course_timeout_ms = options.course_timeout_ms;
+        order_config.course_retry_max = options.course_retry_max;
+        order_config.order_deadline_ms = options.order_deadline_ms;
+        order_config.reconcile_interval_ms = options.reconcile_interval_ms;
+        order_config.http_workers = Some(2);
+        let orders = order_service::Application::build(&order_config)
+            .await
+            .expect("order-service");
+        let order_url = format!("http://127.0.0.1:{}", orders.port());
+
+        let (inventory, workflow) = (courses.inventory(), orders.workflow());
+        let handles = vec![courses.handle(), orders.handle()];
+        tokio::spawn(courses.run_until_stopped());
+        tokio::spawn(orders.run_until_stopped());
+        let client = reqwest::Client::builder()
+            .pool_max_idle_per_host(1024)
+            .timeout(Duration::from_secs(30))
+            .build()
+            .expect("client");
+        TestCluster {
+            course_url,
+            order_url,
+            client,
+            keys: TokenKeys::from_secret(SECRET).expect("keys"),
+            inventory,
+            workflow,
+            proxy,
+            handles,
+        }
+    }
+
+    pub fn proxy(&self) -> &FaultProxy {
+        self.proxy.as_ref().expect("cluster started with a proxy")
+    }
+
+    pub fn token(&self, role: Role, sub: &str) -> String {
+        let ttl = if role == Role::Service { 300 } else { 3600 };
+        self.keys.mint(sub, role, ttl)
+    }
+
+    pub async fn send(
+        &self,
+        method: Method,
+        url: String,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Reply {
+        let mut request = self.client.request(method, url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        let response = request.send().await.expect("request sent");
+        let (status, headers) = (response.status(), response.headers().clone());
+        let bytes = response.bytes().await.expect("body");
+        Reply {
+            status,
+            headers,
+            body: serde_json::from_slice(&bytes).unwrap_or(Value::Null),
+        }
+    }
+
+    /// Creates a course and returns its id.
+    pub async fn create_course(&self, seats: u32, price_cents: i64) -> Uuid {
+        let token = self.token(Role::Instructor, "alice");
+        let body = json!({"title": "Course", "price_cents": price_cents, "seats": seats});
+        let reply = self
+            .send(
+                Method::POST,
+                format!("{}/api/courses", self.course_url),
+                Some(&token),
+                Some(body),
+                &[],
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+        reply.body["id"]
+            .as_str()
+            .and_then(|s| s.parse().ok())
+            .expect("course id")
+    }
+
+    pub async fn course(&self, id: Uuid) -> Value {
+        self.send(
+            Method::GET,
+            format!("{}/api/courses/{id}", self.course_url),
+            None,
+            None,
+            &[],
+        )
+        .await
+        .body
+    }
+
+    /// `POST /api/orders` as `student`, with optional extra headers.
+    pub async fn order(&self, student: &str, body: Value, headers: &[(&str, &str)]) -> Reply {
+        let token = self.token(Role::Student, student);
+        self.send(
+            Method::POST,
+            format!("{}/api/orders", self.order_url),
+            Some(&token),
+            Some(body),
+            headers,
+        )
+        .await
+    }
+
+    pub async fn buy(&self, student: &str, course: Uuid) -> Reply {
+        self.order(student, json!({"course_id": course}), &[]).await
+    }
+
+    pub async fn get_order(&self, student: &str, id: Uuid) -> Reply {
+        let token = self.token(Role::Student, student);
+        self.send(
+            Method::GET,
+            format!("{}/api/orders/{id}", self.order_url),
+            Some(&token),
+            None,
+            &[],
+        )
+        .await
+    }
+
+    pub async fn cancel_order(&self, student: &str, id: Uuid) -> Reply {
+        let token = self.token(Role::Student, student);
+        self.send(
+            Method::POST,
+            format!("{}/api/orders/{id}/cancel", self.order_url),
+            Some(&token),
+            None,
+            &[],
+        )
+        .await
+    }
+
+    /// The reservation behind an order, as course-service stores it (`None` if it has none).
+    pub async fn reservation_of(&self, order: &Order) -> Option<Value> {
+        let url = format!(
+            "{}/api/courses/{}/reservations/{}",
+            self.course_url, order.course_id, order.reservation_id
+        );
+        let reply = self
+            .send(
+                Method::GET,
+                url,
+                Some(&self.token(Role::Service, "checker")),
+                None,
+                &[],
+            )
+            .await;
+        (reply.status == StatusCode::OK).then_some(reply.body)
+    }
+
+    /// Waits until no order is pending (bounded), then checks every order against course-service:
+    /// no confirmed order without a sold seat, no seat held or sold without a confirmed order, and
+    /// the seat invariant on every course given. Returns the confirmed orders per course.
+    pub async fn settle_and_check(&self, courses: &[Uuid]) -> Vec<usize> {
+        let started = std::time::Instant::now();
+        while self.workflow.store().pending_count() > 0 {
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "orders still pending after 30 s"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let orders = self.workflow.store().all();
+        for order in &orders {
+            let reservation = self.reservation_of(order).await;
+            let status = reservation
+                .as_ref()
+                .and_then(|r| r["status"].as_str().map(str::to_owned));
+            match order.status {
+                OrderStatus::Confirmed => assert_eq!(
+                    status.as_deref(),
+                    Some("confirmed"),
+                    "confirmed order {} without a sold seat",
+                    order.id
+                ),
+                OrderStatus::Failed | OrderStatus::Cancelled => assert!(
+                    !matches!(status.as_deref(), Some("held" | "confirmed")),
+                    "{:?} order {} still has a {status:?} seat",
+                    order.status,
+                    order.id
+                ),
+                OrderStatus::Pending => unreachable!("waited for pending orders"),
+            }
+        }
+        let mut confirmed = Vec::new();
+        for course in courses {
+            let c = self.course(*course).await;
+            let n = orders
+                .iter()
+                .filter(|o| o.course_id == *course && o.status == OrderStatus::Confirmed)
+                .count();
+            assert_eq!(c["seats_held"], 0, "a seat is held without an order: {c}");
+            assert_eq!(
+                c["seats_sold"].as_u64(),
+                Some(n as u64),
+                "sold seats differ from confirmed orders: {c}"
+            );
+            let sum = ["seats_available", "seats_held", "seats_sold"]
+                .iter()
+                .map(|k| c[*k].as_u64().unwrap_or(0))
+                .sum::<u64>();
+            assert_eq!(
+                Some(sum),
+                c["seats_total"].as_u64(),
+                "invariant broken: {c}"
+            );
+            confirmed.push(n);
+        }
+        self.inventory
+            .check_invariants()
+            .expect("ledger invariants");
+        confirmed
+    }
+}
+
+impl Drop for TestCluster {
+    fn drop(&mut self) {
+        for handle in &self.handles {
+            drop(handle.stop(false));
+        }
+    }
+}
