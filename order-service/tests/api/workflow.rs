@@ -1,0 +1,237 @@
+//! The saga against a scripted course-service: every uncertain outcome ends with the order and the
+//! seat agreeing.
+
+use crate::fake::{FakeCourseClient, Op, Step, unknown};
+use order_service::{
+    course_client::CourseError,
+    orders::OrderStore,
+    workflow::{CancelError, Settlement, Workflow},
+};
+use shared_types::{CreateOrder, ErrorCode, OrderStatus, ReservationStatus};
+use std::{sync::Arc, time::Duration};
+use uuid::Uuid;
+
+fn setup(seats: u32) -> (Workflow, Arc<FakeCourseClient>) {
+    setup_with_deadline(seats, Duration::from_secs(5))
+}
+
+fn setup_with_deadline(seats: u32, deadline: Duration) -> (Workflow, Arc<FakeCourseClient>) {
+    let fake = Arc::new(FakeCourseClient::with_seats(seats));
+    (
+        Workflow::new(OrderStore::new(), fake.clone(), deadline),
+        fake,
+    )
+}
+
+fn body() -> CreateOrder {
+    CreateOrder {
+        course_id: Uuid::now_v7(),
+        expected_price_cents: None,
+    }
+}
+
+#[tokio::test]
+async fn the_happy_path_holds_then_confirms_and_records_the_price() {
+    let (workflow, fake) = setup(1);
+    let placed = workflow
+        .place("s1", &body(), "req-1")
+        .await
+        .expect("placed");
+    assert_eq!(placed.settlement, Settlement::Confirmed);
+    assert_eq!(placed.order.status, OrderStatus::Confirmed);
+    assert_eq!(placed.order.unit_price_cents, Some(1000));
+    assert_eq!(
+        (
+            fake.calls(Op::Reserve),
+            fake.calls(Op::Confirm),
+            fake.calls(Op::Get)
+        ),
+        (1, 1, 0)
+    );
+    assert_eq!(
+        fake.status_of(placed.order.reservation_id),
+        Some(ReservationStatus::Confirmed)
+    );
+}
+
+#[tokio::test]
+async fn a_refusal_fails_the_order_without_further_calls() {
+    let (workflow, fake) = setup(0);
+    let placed = workflow.place("s1", &body(), "r").await.expect("placed");
+    assert_eq!(placed.order.status, OrderStatus::Failed);
+    assert_eq!(placed.order.failure_code, Some(ErrorCode::SoldOut));
+    assert_eq!(
+        (
+            fake.calls(Op::Reserve),
+            fake.calls(Op::Confirm),
+            fake.calls(Op::Get),
+            fake.calls(Op::Cancel)
+        ),
+        (1, 0, 0, 0)
+    );
+}
+
+#[tokio::test]
+async fn an_undelivered_hold_fails_as_unavailable_without_reading_back() {
+    let (workflow, fake) = setup(1);
+    fake.script(Op::Reserve, [Step::Fail(CourseError::NotDelivered)]);
+    let placed = workflow.place("s1", &body(), "r").await.expect("placed");
+    assert_eq!(
+        placed.order.failure_code,
+        Some(ErrorCode::CourseServiceUnavailable)
+    );
+    assert!(matches!(
+        placed.settlement,
+        Settlement::Failed { status: 503, .. }
+    ));
+    assert_eq!(fake.calls(Op::Get), 0);
+    assert_eq!(fake.taken(), 0);
+}
+
+#[tokio::test]
+async fn a_hold_applied_but_unanswered_is_read_back_and_confirmed() {
+    let (workflow, fake) = setup(1);
+    fake.script(Op::Reserve, [Step::ApplyThenFail(unknown())]);
+    let placed = workflow.place("s1", &body(), "r").await.expect("placed");
+    assert_eq!(placed.order.status, OrderStatus::Confirmed);
+    assert_eq!(placed.order.unit_price_cents, Some(1000));
+    assert_eq!(fake.calls(Op::Get), 1);
+    assert_eq!(
+        fake.status_of(placed.order.reservation_id),
+        Some(ReservationStatus::Confirmed)
+    );
+}
+
+#[tokio::test]
+async fn a_hold_that_never_landed_is_tombstoned_so_a_late_one_cannot_take_a_seat() {
+    let (workflow, fake) = setup(1);
+    fake.script(Op::Reserve, [Step::Fail(unknown())]);
+    let placed = workflow.place("s1", &body(), "r").await.expect("placed");
+    assert_eq!(placed.order.status, OrderStatus::Failed);
+    assert_eq!(
+        placed.order.failure_code,
+        Some(ErrorCode::CourseServiceUnavailable)
+    );
+    let rid = placed.order.reservation_id;
+    assert_eq!(fake.status_of(rid), Some(ReservationStatus::Cancelled));
+    let ctx = order_service::course_client::CallContext {
+        course_id: placed.order.course_id,
+        reservation_id: rid,
+        request_id: "late".into(),
+    };
+    let late =
+        order_service::course_client::CourseClient::reserve(fake.as_ref(), &ctx, "s1", None).await;
+    assert!(late.is_err_and(|e| e.is_refusal(ErrorCode::ReservationCancelled)));
+    assert_eq!(fake.taken(), 0);
+}
+
+#[tokio::test]
+async fn a_confirm_applied_but_unanswered_is_read_back_as_confirmed() {
+    let (workflow, fake) = setup(1);
+    fake.script(Op::Confirm, [Step::ApplyThenFail(unknown())]);
+    let placed = workflow.place("s1", &body(), "r").await.expect("placed");
+    assert_eq!(placed.order.status, OrderStatus::Confirmed);
+    assert_eq!((fake.calls(Op::Confirm), fake.calls(Op::Get)), (1, 1));
+}
+
+#[tokio::test]
+async fn an_outcome_that_cannot_be_learned_stays_pending_until_the_reconciler_settles_it() {
+    let (workflow, fake) = setup(1);
+    fake.script(Op::Confirm, [Step::Fail(unknown())]);
+    fake.script(Op::Get, [Step::Fail(CourseError::NotDelivered)]);
+    let placed = workflow.place("s1", &body(), "r").await.expect("placed");
+    assert_eq!(placed.settlement, Settlement::Unsettled);
+    assert_eq!(placed.order.status, OrderStatus::Pending);
+    assert_eq!(workflow.store().unleased_pending(), vec![placed.order.id]);
+    assert_eq!(
+        fake.status_of(placed.order.reservation_id),
+        Some(ReservationStatus::Held)
+    );
+    let visited = order_service::reconciler::run_once(&workflow).await;
+    assert_eq!(visited, 1);
+    let order = workflow.store().get(placed.order.id).expect("order");
+    assert_eq!(order.status, OrderStatus::Confirmed);
+    assert_eq!(workflow.store().pending_count(), 0);
+    assert_eq!(
+        fake.status_of(order.reservation_id),
+        Some(ReservationStatus::Confirmed)
+    );
+}
+
+#[tokio::test]
+async fn a_saga_slower_than_the_deadline_answers_pending_and_settles_in_the_background() {
+    let (workflow, fake) = setup_with_deadline(1, Duration::from_millis(100));
+    fake.script(Op::Reserve, [Step::Delay(Duration::from_millis(400))]);
+    let placed = workflow.place("s1", &body(), "r").await.expect("placed");
+    assert_eq!(placed.order.status, OrderStatus::Pending);
+    assert_eq!(
+        order_service::reconciler::run_once(&workflow).await,
+        0,
+        "the saga still holds the lease"
+    );
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    assert_eq!(
+        workflow.store().get(placed.order.id).map(|o| o.status),
+        Some(OrderStatus::Confirmed)
+    );
+}
+
+#[tokio::test]
+async fn a_second_live_order_for_the_same_course_is_refused() {
+    let (workflow, _) = setup(5);
+    let body = body();
+    workflow.place("s1", &body, "r").await.expect("placed");
+    assert!(workflow.place("s1", &body, "r").await.is_err());
+    assert!(workflow.place("s2", &body, "r").await.is_ok());
+}
+
+#[tokio::test]
+async fn cancelling_a_confirmed_order_releases_its_seat() {
+    let (workflow, fake) = setup(1);
+    let placed = workflow.place("s1", &body(), "r").await.expect("placed");
+    let order = workflow
+        .cancel("s1", placed.order.id, "r")
+        .await
+        .expect("cancelled");
+    assert_eq!(order.status, OrderStatus::Cancelled);
+    assert_eq!(
+        fake.status_of(order.reservation_id),
+        Some(ReservationStatus::Released)
+    );
+    assert_eq!((fake.calls(Op::Cancel), fake.calls(Op::Release)), (1, 1));
+    assert_eq!(
+        workflow.cancel("s1", order.id, "r").await.map(|o| o.status),
+        Ok(OrderStatus::Cancelled)
+    );
+    assert_eq!(fake.calls(Op::Cancel), 1, "a second cancel changes nothing");
+}
+
+#[tokio::test]
+async fn cancelling_while_course_service_is_down_changes_nothing() {
+    let (workflow, fake) = setup(1);
+    let placed = workflow.place("s1", &body(), "r").await.expect("placed");
+    fake.script(Op::Cancel, [Step::Fail(CourseError::NotDelivered)]);
+    assert_eq!(
+        workflow.cancel("s1", placed.order.id, "r").await,
+        Err(CancelError::Unavailable)
+    );
+    assert_eq!(
+        workflow.store().get(placed.order.id).map(|o| o.status),
+        Some(OrderStatus::Confirmed)
+    );
+    assert_eq!(
+        fake.status_of(placed.order.reservation_id),
+        Some(ReservationStatus::Confirmed)
+    );
+}
+
+#[tokio::test]
+async fn another_students_order_cannot_be_cancelled() {
+    let (workflow, fake) = setup(1);
+    let placed = workflow.place("s1", &body(), "r").await.expect("placed");
+    assert_eq!(
+        workflow.cancel("s2", placed.order.id, "r").await,
+        Err(CancelError::NotFound)
+    );
+    assert_eq!(fake.calls(Op::Cancel), 0);
+}
