@@ -353,8 +353,10 @@ fn call_context(order: &Order, request_id: &str) -> CallContext {
     }
 }
 
+/// The current time at microsecond precision, like every timestamp the services publish.
 fn now() -> chrono::DateTime<chrono::Utc> {
-    chrono::Utc::now()
+    let now = chrono::Utc::now();
+    chrono::DateTime::from_timestamp_micros(now.timestamp_micros()).unwrap_or(now)
 }
 
 /// Releases an order's lease when the work on it ends, even by panic.

@@ -1,7 +1,9 @@
-//! The tracing subscriber: `RUST_LOG` filters (default `info`), `LOG_FORMAT` picks `pretty` lines
+//! The tracing subscriber: `RUST_LOG` filters (default `info`, with the scheduler's chatter at
+//! `warn`), `LOG_FORMAT` picks `pretty` lines
 //! for people or `json` lines for log collectors. Installed once, by `main`, never by libraries or
 //! tests.
 
+use std::io::IsTerminal;
 use tracing_subscriber::{EnvFilter, fmt, prelude::*};
 
 /// How log lines are written.
@@ -13,7 +15,9 @@ pub enum LogFormat {
 
 /// Installs the global subscriber. Returns an error when one is installed already.
 pub fn init(format: LogFormat) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info"));
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("info,tokio_cron_scheduler=warn"));
+    let ansi = std::io::stdout().is_terminal();
     let registry = tracing_subscriber::registry().with(filter);
     match format {
         LogFormat::Json => registry
@@ -24,7 +28,9 @@ pub fn init(format: LogFormat) -> anyhow::Result<()> {
                     .with_span_list(false),
             )
             .try_init()?,
-        LogFormat::Pretty => registry.with(fmt::layer().compact()).try_init()?,
+        LogFormat::Pretty => registry
+            .with(fmt::layer().compact().with_ansi(ansi))
+            .try_init()?,
     }
     Ok(())
 }
