@@ -103,12 +103,7 @@ async fn serve(args: Cli) -> anyhow::Result<()> {
         generated,
     );
 
-    let (course_handle, order_handle) = (courses.handle(), orders.handle());
-    tokio::spawn(async move {
-        service_kit::shutdown::signal().await;
-        order_handle.stop(true).await;
-        course_handle.stop(true).await;
-    });
+    service_kit::shutdown::stop_on_signal(vec![orders.handle(), courses.handle()]);
     let (a, b) = tokio::join!(courses.run_until_stopped(), orders.run_until_stopped());
     a?;
     b?;

@@ -1,7 +1,7 @@
 //! The `course-service` binary: serves by default; `token` mints a bearer token for local use and
 //! `healthcheck` probes a running instance (for container health checks without curl).
 
-use clap::{Parser, Subcommand};
+use clap::Parser;
 use course_service::{Application, Config, clock::SystemClock};
 use service_kit::cli;
 use std::{process::ExitCode, sync::Arc};
@@ -11,30 +11,20 @@ use std::{process::ExitCode, sync::Arc};
 #[command(name = "course-service", version, about)]
 struct Cli {
     #[command(subcommand)]
-    command: Option<Command>,
+    command: Option<cli::Command>,
     #[command(flatten)]
     config: Config,
-}
-
-#[derive(Debug, Subcommand)]
-enum Command {
-    /// Serve HTTP (the default).
-    Serve,
-    /// Print a signed bearer token, e.g. `course-service token --role instructor --sub alice`.
-    Token(cli::TokenArgs),
-    /// Exit 0 when the service at --port on this host answers /health/ready, 1 otherwise.
-    Healthcheck,
 }
 
 #[actix_web::main]
 async fn main() -> ExitCode {
     let cli = Cli::parse();
-    match cli.command.unwrap_or(Command::Serve) {
-        Command::Serve => cli::exit_code(serve(cli.config).await),
-        Command::Token(args) => {
+    match cli.command.unwrap_or(cli::Command::Serve) {
+        cli::Command::Serve => cli::exit_code(serve(cli.config).await),
+        cli::Command::Token(args) => {
             cli::exit_code(cli::print_token(cli.config.auth_jwt_secret.as_ref(), &args))
         }
-        Command::Healthcheck => cli::healthcheck(cli.config.port).await,
+        cli::Command::Healthcheck => cli::healthcheck(cli.config.port).await,
     }
 }
 
@@ -48,11 +38,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         version = env!("CARGO_PKG_VERSION"),
         "course-service listening"
     );
-    let handle = app.handle();
-    tokio::spawn(async move {
-        service_kit::shutdown::signal().await;
-        handle.stop(true).await;
-    });
+    service_kit::shutdown::stop_on_signal(vec![app.handle()]);
     app.run_until_stopped().await?;
     tracing::info!("course-service stopped");
     Ok(())

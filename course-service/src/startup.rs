@@ -3,10 +3,9 @@
 //! all-in-one launcher can run several instances in one process.
 
 use crate::{clock::Clock, config::Config, expiry::ExpiryJob, inventory::Inventory, routes};
-use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
-use anyhow::Context;
-use service_kit::{TokenKeys, problem, request::request_context};
-use std::{net::TcpListener, sync::Arc};
+use actix_web::{dev::Server, web};
+use service_kit::{TokenKeys, server};
+use std::sync::Arc;
 
 /// A built, not yet running, course-service.
 pub struct Application {
@@ -35,27 +34,12 @@ impl Application {
         let ttl = chrono::TimeDelta::seconds(config.reservation_ttl_secs as i64);
         let inventory = Inventory::new(clock, ttl);
         let expiry = ExpiryJob::start(inventory.clone(), &config.expiry_sweep_cron).await?;
-        let address = format!("{}:{}", config.host, config.port);
-        let listener =
-            TcpListener::bind(&address).with_context(|| format!("cannot listen on {address}"))?;
-        let port = listener.local_addr()?.port();
+        let (listener, port) = server::bind(&config.host, config.port)?;
         let data = web::Data::new(inventory.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .wrap(problem::fallback())
-                .wrap(from_fn(request_context))
-                .app_data(keys.clone())
-                .app_data(data.clone())
-                .app_data(problem::json_config())
-                .app_data(problem::path_config())
-                .app_data(problem::query_config())
-                .configure(routes::configure)
-                .default_service(web::to(problem::not_found))
-        })
-        .workers(config.http_workers.unwrap_or_else(default_workers))
-        .disable_signals()
-        .listen(listener)?
-        .run();
+        let server = server::serve(listener, config.http_workers, move |cfg| {
+            cfg.app_data(keys.clone()).app_data(data.clone());
+            routes::configure(cfg);
+        })?;
         Ok(Application {
             port,
             server,
@@ -84,8 +68,4 @@ impl Application {
         self.expiry.stop().await;
         result
     }
-}
-
-fn default_workers() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
 }

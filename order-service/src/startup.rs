@@ -9,10 +9,10 @@ use crate::{
     reconciler, routes,
     workflow::Workflow,
 };
-use actix_web::{App, HttpServer, dev::Server, middleware::from_fn, web};
+use actix_web::{dev::Server, web};
 use anyhow::Context;
-use service_kit::{TokenKeys, problem, request::request_context};
-use std::{net::TcpListener, sync::Arc};
+use service_kit::{TokenKeys, server};
+use std::sync::Arc;
 use tokio::task::JoinHandle;
 
 /// A built, not yet running, order-service.
@@ -53,27 +53,12 @@ impl Application {
         let keys = web::Data::new(keys(config)?);
         let workflow = Workflow::new(OrderStore::new(), client, config.order_deadline());
         let reconciler = reconciler::spawn(workflow.clone(), config.reconcile_interval());
-        let address = format!("{}:{}", config.host, config.port);
-        let listener =
-            TcpListener::bind(&address).with_context(|| format!("cannot listen on {address}"))?;
-        let port = listener.local_addr()?.port();
+        let (listener, port) = server::bind(&config.host, config.port)?;
         let data = web::Data::new(workflow.clone());
-        let server = HttpServer::new(move || {
-            App::new()
-                .wrap(problem::fallback())
-                .wrap(from_fn(request_context))
-                .app_data(keys.clone())
-                .app_data(data.clone())
-                .app_data(problem::json_config())
-                .app_data(problem::path_config())
-                .app_data(problem::query_config())
-                .configure(routes::configure)
-                .default_service(web::to(problem::not_found))
-        })
-        .workers(config.http_workers.unwrap_or_else(default_workers))
-        .disable_signals()
-        .listen(listener)?
-        .run();
+        let server = server::serve(listener, config.http_workers, move |cfg| {
+            cfg.app_data(keys.clone()).app_data(data.clone());
+            routes::configure(cfg);
+        })?;
         Ok(Application {
             port,
             server,
@@ -110,8 +95,4 @@ fn keys(config: &Config) -> anyhow::Result<TokenKeys> {
         .map(|s| s.expose())
         .unwrap_or_default();
     Ok(TokenKeys::from_secret(secret)?)
-}
-
-fn default_workers() -> usize {
-    std::thread::available_parallelism().map_or(2, |n| n.get())
 }

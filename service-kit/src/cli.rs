@@ -10,6 +10,17 @@ use std::{
     time::Duration,
 };
 
+/// The subcommands of each service binary.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Command {
+    /// Serve HTTP (the default).
+    Serve,
+    /// Print a bearer token signed with AUTH_JWT_SECRET, e.g. `token --role instructor --sub alice`.
+    Token(TokenArgs),
+    /// Exit 0 when the service at --port on this host answers /health/ready, 1 otherwise.
+    Healthcheck,
+}
+
 /// Arguments of the `token` subcommand.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TokenArgs {

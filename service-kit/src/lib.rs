@@ -8,6 +8,8 @@
 //!   per request, and a guard that turns a panic into a 500 problem.
 //! - [`telemetry`]: the tracing subscriber (`RUST_LOG`, `LOG_FORMAT`).
 //! - [`health`]: the health body.
+//! - [`server`]: the actix server both services run; [`cli`] and [`shutdown`]: what their binaries
+//!   share.
 //!
 //! Nothing here knows about courses or orders.
 
@@ -16,6 +18,7 @@ pub mod cli;
 pub mod health;
 pub mod problem;
 pub mod request;
+pub mod server;
 pub mod shutdown;
 pub mod telemetry;
 

@@ -27,3 +27,13 @@ pub async fn signal() {
         () = term => tracing::info!("SIGTERM received, shutting down"),
     }
 }
+
+/// Stops every server (gracefully, in order) when the process is asked to stop.
+pub fn stop_on_signal(handles: Vec<actix_web::dev::ServerHandle>) {
+    tokio::spawn(async move {
+        signal().await;
+        for handle in handles {
+            handle.stop(true).await;
+        }
+    });
+}
