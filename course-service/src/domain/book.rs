@@ -17,6 +17,9 @@ use super::{
 use chrono::{DateTime, Utc};
 use std::{collections::HashMap, sync::Arc};
 
+/// Maps keyed by ids and student names, with a fast hasher (keys come from trusted callers).
+type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
+
 /// A refusal by the ledger; each maps to one API error code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BookError {
@@ -84,9 +87,9 @@ pub struct CourseBook {
     seats_sold: u32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
-    reservations: HashMap<ReservationId, Reservation>,
+    reservations: FastMap<ReservationId, Reservation>,
     /// The one live (held or confirmed) reservation of each student.
-    live_by_student: HashMap<Arc<str>, ReservationId>,
+    live_by_student: FastMap<Arc<str>, ReservationId>,
 }
 
 impl CourseBook {
@@ -100,8 +103,8 @@ impl CourseBook {
             seats_sold: 0,
             created_at: now,
             updated_at: now,
-            reservations: HashMap::new(),
-            live_by_student: HashMap::new(),
+            reservations: FastMap::default(),
+            live_by_student: FastMap::default(),
         }
     }
 

@@ -8,9 +8,9 @@ mod views;
 
 use actix_web::web;
 
-/// Registers every route.
+/// Registers every route, the reservation routes (the hot path) first.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    health::configure(cfg);
-    courses::configure(cfg);
     reservations::configure(cfg);
+    courses::configure(cfg);
+    health::configure(cfg);
 }

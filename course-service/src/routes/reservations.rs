@@ -14,11 +14,14 @@ use shared_types::PutReservation;
 type ReservationPath = web::Path<(CourseId, ReservationId)>;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    const ONE: &str = "/api/courses/{course_id}/reservations/{reservation_id}";
-    cfg.service(web::resource(ONE).put(hold).get(read))
-        .service(web::resource(format!("{ONE}/confirm")).post(confirm))
-        .service(web::resource(format!("{ONE}/cancel")).post(cancel))
-        .service(web::resource(format!("{ONE}/release")).post(release));
+    // One scope, matched once, with static inner paths: this is the hot path of the service.
+    cfg.service(
+        web::scope("/api/courses/{course_id}/reservations/{reservation_id}")
+            .service(web::resource("").put(hold).get(read))
+            .service(web::resource("/confirm").post(confirm))
+            .service(web::resource("/cancel").post(cancel))
+            .service(web::resource("/release").post(release)),
+    );
 }
 
 /// 201 when this call created the hold, 200 when it replays a stored one.

@@ -1,0 +1,73 @@
+//! The named scenarios, and the setup they share.
+
+pub mod expiry_storm;
+pub mod flash_sale;
+pub mod orders;
+pub mod reserve;
+
+use crate::client::{Conn, bearer};
+use anyhow::{Context, bail};
+use hyper::Method;
+use serde_json::{Value, json};
+use service_kit::TokenKeys;
+use shared_types::Role;
+use std::net::SocketAddr;
+use uuid::Uuid;
+
+/// Creates a course with `seats` seats over HTTP and returns its id.
+pub async fn create_course(
+    course: SocketAddr,
+    keys: &TokenKeys,
+    seats: u32,
+    price_cents: i64,
+) -> anyhow::Result<Uuid> {
+    let token = bearer(&keys.mint("loadgen-instructor", Role::Instructor, 3600));
+    let body =
+        json!({"title": "Load test", "price_cents": price_cents, "seats": seats}).to_string();
+    let mut conn = Conn::open(course).await?;
+    let answer = conn
+        .send(Method::POST, "/api/courses", &token, Some(body.into()))
+        .await?;
+    if answer.status != 201 {
+        bail!(
+            "creating a course answered {}: {}",
+            answer.status,
+            String::from_utf8_lossy(&answer.body)
+        );
+    }
+    let created: Value = serde_json::from_slice(&answer.body)?;
+    created["id"]
+        .as_str()
+        .and_then(|s| s.parse().ok())
+        .context("no id in the created course")
+}
+
+/// Reads a course's seat counters: (total, available, held, sold).
+pub async fn seat_counts(
+    course_service: SocketAddr,
+    course: Uuid,
+) -> anyhow::Result<(u64, u64, u64, u64)> {
+    let mut conn = Conn::open(course_service).await?;
+    let answer = conn
+        .send(
+            Method::GET,
+            &format!("/api/courses/{course}"),
+            &bearer(""),
+            None,
+        )
+        .await?;
+    let c: Value = serde_json::from_slice(&answer.body)?;
+    let get = |k: &str| c[k].as_u64().with_context(|| format!("{k} missing"));
+    Ok((
+        get("seats_total")?,
+        get("seats_available")?,
+        get("seats_held")?,
+        get("seats_sold")?,
+    ))
+}
+
+/// The command line of this run, for the report.
+pub fn command_line() -> String {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    format!("cargo run --release -p loadgen -- {}", args.join(" "))
+}

@@ -1,0 +1,135 @@
+//! `reserve`: raw hold + confirm on course-service, on one hot course or spread over many.
+
+use super::{command_line, create_course, seat_counts};
+use crate::{
+    client::bearer,
+    procstat::Probe,
+    report::{Check, RunReport},
+    runner::{self, Limits},
+    stats::Stats,
+    target::{Target, TargetArgs},
+};
+use hyper::Method;
+use serde_json::json;
+use shared_types::Role;
+use std::{sync::Arc, time::Instant};
+use uuid::Uuid;
+
+const SEATS_PER_COURSE: u32 = 1_000_000;
+
+#[derive(Debug, Clone, clap::Args)]
+pub struct Args {
+    #[command(flatten)]
+    pub limits: Limits,
+    #[command(flatten)]
+    pub target: TargetArgs,
+    /// Courses to spread the holds over (1 = one hot course).
+    #[arg(long, default_value_t = 1)]
+    pub courses: usize,
+    /// Only hold; do not confirm.
+    #[arg(long)]
+    pub hold_only: bool,
+}
+
+pub async fn run(args: Args) -> anyhow::Result<RunReport> {
+    let target = Target::prepare(&args.target, false).await?;
+    let mut courses = Vec::new();
+    for _ in 0..args.courses.max(1) {
+        courses.push(create_course(target.course, &target.keys, SEATS_PER_COURSE, 1000).await?);
+    }
+    let mut limits = args.limits;
+    limits.requests = limits
+        .requests
+        .min(courses.len() as u64 * u64::from(SEATS_PER_COURSE));
+    let token = bearer(&target.keys.mint("loadgen", Role::Service, 300));
+    let probes: Vec<Probe> = target
+        .processes
+        .iter()
+        .filter_map(|(n, p)| Probe::start(n, *p))
+        .collect();
+    let shared = Arc::new(courses.clone());
+    let confirm = !args.hold_only;
+    let (stats, elapsed) = runner::run(target.course, limits, move |mut conn, budget| {
+        let (courses, token) = (Arc::clone(&shared), token.clone());
+        async move {
+            let mut stats = Stats::new();
+            while let Some(i) = budget.next() {
+                let course = courses[(i % courses.len() as u64) as usize];
+                let path = format!("/api/courses/{course}/reservations/{}", Uuid::new_v4());
+                let body = format!(r#"{{"student_id":"s{i}"}}"#);
+                let started = Instant::now();
+                let held = conn
+                    .send(Method::PUT, &path, &token, Some(body.into()))
+                    .await;
+                let held_ok = matches!(&held, Ok(a) if a.status == 201);
+                stats
+                    .entry("hold")
+                    .or_default()
+                    .record(started.elapsed(), outcome(held, 201));
+                if confirm && held_ok {
+                    let started = Instant::now();
+                    let confirmed = conn
+                        .send(Method::POST, &format!("{path}/confirm"), &token, None)
+                        .await;
+                    stats
+                        .entry("confirm")
+                        .or_default()
+                        .record(started.elapsed(), outcome(confirmed, 200));
+                }
+                budget.finished_one();
+            }
+            stats
+        }
+    })
+    .await?;
+    let services = probes.iter().filter_map(Probe::finish).collect();
+    let held = stats.get("hold").map_or(0, |s| s.ok);
+    let confirmed = stats.get("confirm").map_or(0, |s| s.ok);
+    let mut totals = (0, 0, 0);
+    let mut invariant = true;
+    for course in &courses {
+        let (total, available, h, s) = seat_counts(target.course, *course).await?;
+        invariant &= available + h + s == total;
+        totals = (totals.0 + h, totals.1 + s, totals.2 + available);
+    }
+    let checks = vec![
+        Check::new(
+            "seat invariant",
+            invariant,
+            "available + held + sold == total on every course",
+        ),
+        Check::new(
+            "sold == confirmed",
+            totals.1 == confirmed,
+            format!("sold {} confirmed {confirmed}", totals.1),
+        ),
+        Check::new(
+            "held == unconfirmed holds",
+            totals.0 == held - confirmed,
+            format!("held {} holds {held}", totals.0),
+        ),
+    ];
+    Ok(RunReport {
+        scenario: format!(
+            "reserve ({} course{})",
+            courses.len(),
+            if courses.len() == 1 { ", hot" } else { "s" }
+        ),
+        command: command_line(),
+        parameters: json!({"connections": limits.connections, "duration_secs": limits.duration, "max_requests": limits.requests, "courses": courses.len(), "confirm": confirm}),
+        elapsed_secs: elapsed.as_secs_f64(),
+        ops: crate::stats::report(&stats, elapsed),
+        services,
+        figures: serde_json::Map::new(),
+        checks,
+    })
+}
+
+/// `Ok` when the answer has the expected status, the error code otherwise.
+pub fn outcome(answer: anyhow::Result<crate::client::Answer>, expected: u16) -> Result<(), String> {
+    match answer {
+        Ok(a) if a.status == expected => Ok(()),
+        Ok(a) => Err(a.code()),
+        Err(e) => Err(format!("transport: {}", e.root_cause())),
+    }
+}
