@@ -8,22 +8,25 @@
 //!   long enough to clone the `Arc`.
 //! - `catalog`: an `RwLock` over the ordered course ids, for listing. Written once per created
 //!   course.
-//! - `deadlines`: a `Mutex` over a min-heap of hold deadlines, so a sweep pops only the holds that
-//!   are due instead of scanning every hold.
+//! - `deadlines`: a `Mutex` over the [`Deadlines`] index, so a sweep takes only the holds that are
+//!   due instead of scanning every hold. It is held for a push or for taking one batch out.
 //!
 //! # Rules
 //! - Never hold two of these locks at once. A new hold's deadline is pushed after its course lock
-//!   is released; a sweep pops deadlines, releases the heap, then visits each course.
+//!   is released; a sweep takes a batch of deadlines, releases the index, then visits each
+//!   course, re-taking its lock every [`EXPIRE_PER_LOCK`] holds so requests for that course keep
+//!   flowing during an expiry storm.
 //! - Never `.await`, log or do I/O under a lock: critical sections are the pure [`CourseBook`]
 //!   methods, which do arithmetic and map updates only.
 //! - "Now" is read inside the course lock, so operations on one course see time move forward in
 //!   the order they were applied. A hold whose deadline entry was not pushed yet when a sweep ran
 //!   is still safe: confirm checks the deadline itself and the next sweep expires it.
-//! - The heap may keep entries of holds that were confirmed or cancelled since; popping one is a
-//!   no-op, and every entry leaves the heap once its deadline passes.
+//! - The index may keep entries of holds that were confirmed or cancelled since; taking one is a
+//!   no-op, and every entry leaves the index once its deadline passes.
 
 use crate::{
     clock::Clock,
+    deadlines::{Deadline, Deadlines},
     domain::{
         BookError, CourseBook, CourseId, CourseSnapshot, Held, HoldRequest, NewCourse, Reservation,
         ReservationId,
@@ -33,8 +36,7 @@ use chrono::{DateTime, TimeDelta, Utc};
 use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
 use std::{
-    cmp::Reverse,
-    collections::{BTreeSet, BinaryHeap, HashMap},
+    collections::{BTreeSet, HashMap},
     ops::Bound,
     sync::Arc,
 };
@@ -48,10 +50,13 @@ pub enum InventoryError {
     Book(#[from] BookError),
 }
 
+/// How many holds a sweep expires per acquisition of a course lock.
+pub const EXPIRE_PER_LOCK: usize = 256;
+
 /// What one sweep step did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct SweepStep {
-    /// Deadline entries taken off the heap.
+    /// Deadline entries taken out of the index.
     pub due: usize,
     /// Holds that actually expired (the rest had been confirmed or cancelled already).
     pub expired: usize,
@@ -67,7 +72,7 @@ pub struct Inventory {
 struct Shared {
     courses: DashMap<CourseId, Arc<Mutex<CourseBook>>>,
     catalog: RwLock<Catalog>,
-    deadlines: Mutex<BinaryHeap<Reverse<Deadline>>>,
+    deadlines: Mutex<Deadlines>,
     clock: Arc<dyn Clock>,
     hold_ttl: TimeDelta,
 }
@@ -78,20 +83,13 @@ struct Catalog {
     by_instructor: HashMap<Arc<str>, BTreeSet<CourseId>>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-struct Deadline {
-    at: DateTime<Utc>,
-    course: CourseId,
-    reservation: ReservationId,
-}
-
 impl Inventory {
     pub fn new(clock: Arc<dyn Clock>, hold_ttl: TimeDelta) -> Self {
         Inventory {
             shared: Arc::new(Shared {
                 courses: DashMap::new(),
                 catalog: RwLock::new(Catalog::default()),
-                deadlines: Mutex::new(BinaryHeap::new()),
+                deadlines: Mutex::new(Deadlines::default()),
                 clock,
                 hold_ttl,
             }),
@@ -187,11 +185,12 @@ impl Inventory {
         })?;
         if held.created {
             let at = held.reservation.expires_at;
-            self.shared.deadlines.lock().push(Reverse(Deadline {
+            let deadline = Deadline {
                 at,
                 course,
                 reservation: id,
-            }));
+            };
+            self.shared.deadlines.lock().push(deadline);
         }
         Ok(held)
     }
@@ -228,30 +227,22 @@ impl Inventory {
         self.with_course(course, |book, now| Ok(book.release(id, now)?))
     }
 
-    /// One sweep step: takes up to `batch` deadlines due at `now` off the heap and expires those
-    /// holds, one course lock at a time. A sweep repeats steps until one comes back short.
+    /// One sweep step: takes about `batch` deadlines due at `now` out of the index and expires
+    /// those holds, course by course. A sweep repeats steps until one comes back short.
     pub fn expire_due(&self, now: DateTime<Utc>, batch: usize) -> SweepStep {
-        let mut due: Vec<Deadline> = {
-            let mut heap = self.shared.deadlines.lock();
-            let mut due = Vec::new();
-            while due.len() < batch && heap.peek().is_some_and(|Reverse(d)| d.at <= now) {
-                if let Some(Reverse(d)) = heap.pop() {
-                    due.push(d);
-                }
-            }
-            due
-        };
+        let mut due = self.shared.deadlines.lock().take_due(now, batch);
         due.sort_unstable_by_key(|d| d.course);
         let mut expired = 0;
         for group in due.chunk_by(|a, b| a.course == b.course) {
-            let course = group[0].course;
-            let _ = self.with_course(course, |book, now| {
-                expired += group
-                    .iter()
-                    .filter(|d| book.expire(d.reservation, now))
-                    .count();
-                Ok(())
-            });
+            for chunk in group.chunks(EXPIRE_PER_LOCK) {
+                let _ = self.with_course(chunk[0].course, |book, now| {
+                    expired += chunk
+                        .iter()
+                        .filter(|d| book.expire(d.reservation, now))
+                        .count();
+                    Ok(())
+                });
+            }
         }
         SweepStep {
             due: due.len(),
@@ -259,7 +250,7 @@ impl Inventory {
         }
     }
 
-    /// The number of deadline entries waiting in the heap.
+    /// The number of deadline entries waiting in the index.
     pub fn pending_deadlines(&self) -> usize {
         self.shared.deadlines.lock().len()
     }

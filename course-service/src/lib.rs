@@ -2,12 +2,13 @@
 //!
 //! - [`domain`]: the pure rules (validation, the hold state machine, one course's ledger).
 //! - [`inventory`]: every course's ledger in memory, one lock per course; the only locking code.
-//! - [`expiry`]: the sweep of lapsed holds and its cron job.
+//! - [`expiry`]: the sweep of lapsed holds and its cron job; [`deadlines`]: the index it reads.
 //! - [`routes`]: the HTTP handlers; [`error`]: their one error type.
 //! - [`startup`]: assembling the application; [`config`]: its settings; [`clock`]: time.
 
 pub mod clock;
 pub mod config;
+pub mod deadlines;
 pub mod domain;
 pub mod error;
 pub mod expiry;

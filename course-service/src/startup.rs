@@ -57,6 +57,11 @@ impl Application {
         self.inventory.clone()
     }
 
+    /// What the expiry job has done so far.
+    pub fn sweep_stats(&self) -> Arc<crate::expiry::SweepStats> {
+        self.expiry.stats()
+    }
+
     /// A handle to stop the server gracefully.
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
         self.server.handle()

@@ -303,7 +303,7 @@ impl CourseBook {
             .ok_or(BookError::ReservationNotFound)?;
         let effect = step(reservation)?;
         let stored = reservation.clone();
-        self.apply(id, &stored, effect);
+        self.apply(id, stored.student.as_ref(), stored.is_live(), effect);
         Ok(stored)
     }
 
@@ -316,12 +316,20 @@ impl CourseBook {
         if effect == SeatEffect::None {
             return false;
         }
-        let stored = reservation.clone();
-        self.apply(id, &stored, effect);
+        let student = reservation.student.clone();
+        self.apply(id, student.as_ref(), false, effect);
         true
     }
 
-    fn apply(&mut self, id: ReservationId, reservation: &Reservation, effect: SeatEffect) {
+    /// Moves one seat as `effect` says and, once the reservation of `student` stopped being live,
+    /// frees the student to hold again.
+    fn apply(
+        &mut self,
+        id: ReservationId,
+        student: Option<&Arc<str>>,
+        live: bool,
+        effect: SeatEffect,
+    ) {
         match effect {
             SeatEffect::None => return,
             SeatEffect::HeldToSold => {
@@ -331,11 +339,14 @@ impl CourseBook {
             SeatEffect::HeldToAvailable => self.seats_held -= 1,
             SeatEffect::SoldToAvailable => self.seats_sold -= 1,
         }
-        if !reservation.is_live()
-            && let Some(student) = &reservation.student
-            && self.live_by_student.get(student) == Some(&id)
+        // One lookup in the common case: remove, and put back in the rare case that the student
+        // already holds another reservation of this course.
+        if !live
+            && let Some(student) = student
+            && let Some(current) = self.live_by_student.remove(student)
+            && current != id
         {
-            self.live_by_student.remove(student);
+            self.live_by_student.insert(Arc::clone(student), current);
         }
     }
 }

@@ -64,6 +64,7 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     let app = Application::build(&config, clock.clone() as Arc<dyn Clock>).await?;
     let address = crate::target::addr(&format!("127.0.0.1:{}", app.port()))?;
     let inventory = app.inventory();
+    let sweep_stats = app.sweep_stats();
     tokio::spawn(app.run_until_stopped());
 
     let pid = std::process::id();
@@ -199,6 +200,11 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
         json!(sweep.as_secs_f64() * 1000.0),
     );
     figures.insert("request_p99_during_sweep_ms".into(), json!(in_sweep_p99));
+    let last_sweep_us = sweep_stats.last_duration_us.load(Ordering::Relaxed);
+    figures.insert(
+        "sweep_duration_ms".into(),
+        json!(last_sweep_us as f64 / 1000.0),
+    );
     let checks = vec![
         Check::new(
             "every lapsed hold expired",

@@ -6,14 +6,15 @@ use super::{
     CallContext, CourseClient, CourseError,
     retry::{CourseRetryStrategy, Delivery, DeliveryProbe, backoff},
 };
+use anyhow::Context;
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
+use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{Method, StatusCode};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use reqwest_retry::RetryTransientMiddleware;
-use serde_json::json;
 use service_kit::TokenKeys;
-use shared_types::{ErrorCode, Problem, REQUEST_ID_HEADER, Reservation, Role};
+use shared_types::{ErrorCode, Problem, PutReservation, REQUEST_ID_HEADER, Reservation, Role};
 use std::{sync::Arc, time::Duration};
 
 /// Lifetime of the service tokens order-service mints (course-service accepts at most 300 s).
@@ -32,7 +33,9 @@ pub struct HttpCourseClientConfig {
 /// Talks to course-service over HTTP.
 #[derive(Debug, Clone)]
 pub struct HttpCourseClient {
-    base_url: String,
+    /// course-service's base URL, parsed once; each call only replaces the path.
+    base_url: reqwest::Url,
+    base_path: String,
     http: ClientWithMiddleware,
     probe: reqwest::Client,
     tokens: Arc<ServiceTokens>,
@@ -55,8 +58,16 @@ impl HttpCourseClient {
             .with(retry)
             .with(DeliveryProbe)
             .build();
+        let base_url = reqwest::Url::parse(&config.base_url)
+            .with_context(|| format!("COURSE_SERVICE_URL `{}` is not a URL", config.base_url))?;
+        anyhow::ensure!(
+            matches!(base_url.scheme(), "http" | "https") && base_url.has_host(),
+            "COURSE_SERVICE_URL `{}` must be an http(s) URL with a host",
+            config.base_url
+        );
         Ok(HttpCourseClient {
-            base_url: config.base_url.trim_end_matches('/').to_owned(),
+            base_path: base_url.path().trim_end_matches('/').to_owned(),
+            base_url,
             http,
             probe: raw,
             tokens: Arc::new(ServiceTokens::new(keys)),
@@ -68,21 +79,22 @@ impl HttpCourseClient {
         method: Method,
         ctx: &CallContext,
         action: &str,
-        body: Option<serde_json::Value>,
+        body: Option<&PutReservation>,
     ) -> Result<Reservation, CourseError> {
-        let url = format!(
+        let mut url = self.base_url.clone();
+        url.set_path(&format!(
             "{}/api/courses/{}/reservations/{}{}",
-            self.base_url, ctx.course_id, ctx.reservation_id, action
-        );
+            self.base_path, ctx.course_id, ctx.reservation_id, action
+        ));
         let delivery = Delivery::default();
         let mut request = self
             .http
             .request(method, url)
-            .bearer_auth(self.tokens.current())
+            .header(AUTHORIZATION, self.tokens.current())
             .header(REQUEST_ID_HEADER, &ctx.request_id)
             .with_extension(delivery.clone());
         if let Some(body) = body {
-            request = request.json(&body);
+            request = request.json(body);
         }
         match request.send().await {
             Ok(response) => decode(response).await,
@@ -123,11 +135,11 @@ impl CourseClient for HttpCourseClient {
         student_id: &str,
         expected_price_cents: Option<i64>,
     ) -> Result<Reservation, CourseError> {
-        let mut body = json!({ "student_id": student_id });
-        if let Some(price) = expected_price_cents {
-            body["expected_price_cents"] = json!(price);
-        }
-        self.call(Method::PUT, ctx, "", Some(body)).await
+        let body = PutReservation {
+            student_id: student_id.to_owned(),
+            expected_price_cents,
+        };
+        self.call(Method::PUT, ctx, "", Some(&body)).await
     }
 
     async fn confirm(&self, ctx: &CallContext) -> Result<Reservation, CourseError> {
@@ -162,7 +174,7 @@ impl CourseClient for HttpCourseClient {
 #[derive(Debug)]
 struct ServiceTokens {
     keys: TokenKeys,
-    current: ArcSwap<(String, i64)>,
+    current: ArcSwap<(HeaderValue, i64)>,
 }
 
 impl ServiceTokens {
@@ -174,7 +186,8 @@ impl ServiceTokens {
         }
     }
 
-    fn current(&self) -> String {
+    /// The `Authorization` header value to send now.
+    fn current(&self) -> HeaderValue {
         let token = self.current.load();
         if token.1 - chrono::Utc::now().timestamp() > TOKEN_REFRESH_BEFORE_SECS {
             return token.0.clone();
@@ -186,7 +199,10 @@ impl ServiceTokens {
     }
 }
 
-fn mint(keys: &TokenKeys) -> (String, i64) {
+fn mint(keys: &TokenKeys) -> (HeaderValue, i64) {
     let token = keys.mint("order-service", Role::Service, TOKEN_TTL_SECS);
-    (token, chrono::Utc::now().timestamp() + TOKEN_TTL_SECS)
+    let mut value = HeaderValue::from_str(&format!("Bearer {token}"))
+        .unwrap_or_else(|_| unreachable!("a JWT is base64url and dots"));
+    value.set_sensitive(true);
+    (value, chrono::Utc::now().timestamp() + TOKEN_TTL_SECS)
 }

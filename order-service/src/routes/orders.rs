@@ -2,7 +2,11 @@
 //! their own orders; anyone else's read as absent (404).
 
 use super::reply;
-use crate::{error::ApiError, orders::Claim, workflow::Workflow};
+use crate::{
+    error::ApiError,
+    orders::{Claim, StoredReply},
+    workflow::Workflow,
+};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
 use serde::Deserialize;
 use service_kit::{Student, request::RequestId};
@@ -36,33 +40,44 @@ async fn create(
             "expected_price_cents must be 0..={MAX_PRICE_CENTS}"
         )));
     }
-    // Spawned so that a client hanging up cannot leave an idempotency key marked running forever.
     let workflow = workflow.into_inner();
-    let run = tokio::spawn(async move {
-        let student = who.sub;
-        let Some(key) = key.0 else {
-            return reply::placed(workflow.place(&student, &body, request_id.as_str()).await);
+    let student = who.sub;
+    let answer =
+        match key.0 {
+            None => reply::placed(workflow.place(&student, &body, request_id.as_str()).await),
+            // Spawned so that a client hanging up cannot leave the key marked running forever.
+            Some(key) => tokio::spawn(async move {
+                idempotent(&workflow, &student, &key, &body, &request_id).await
+            })
+            .await
+            .map_err(|_| ApiError::CourseServiceUnavailable)?,
         };
-        match workflow.store().claim_key(&student, &key, &body) {
-            Claim::Fresh => {
-                let answer =
-                    reply::placed(workflow.place(&student, &body, request_id.as_str()).await);
-                if answer.status == 503 {
-                    workflow.store().forget_key(&student, &key);
-                } else {
-                    workflow
-                        .store()
-                        .complete_key(&student, &key, answer.clone());
-                }
-                answer
-            }
-            Claim::Replay(stored) => stored,
-            Claim::InProgress => reply::error(&ApiError::RequestInProgress),
-            Claim::Mismatch => reply::error(&ApiError::IdempotencyKeyReused),
-        }
-    });
-    let answer = run.await.map_err(|_| ApiError::CourseServiceUnavailable)?;
     Ok(reply::respond(answer))
+}
+
+/// Places the order once per `(student, key)`: replays the stored answer for a repeat, refuses a
+/// different body or a repeat that arrives while the first is still running.
+async fn idempotent(
+    workflow: &Workflow,
+    student: &str,
+    key: &str,
+    body: &CreateOrder,
+    request_id: &RequestId,
+) -> StoredReply {
+    match workflow.store().claim_key(student, key, body) {
+        Claim::Fresh => {
+            let answer = reply::placed(workflow.place(student, body, request_id.as_str()).await);
+            if answer.status == 503 {
+                workflow.store().forget_key(student, key);
+            } else {
+                workflow.store().complete_key(student, key, answer.clone());
+            }
+            answer
+        }
+        Claim::Replay(stored) => stored,
+        Claim::InProgress => reply::error(&ApiError::RequestInProgress),
+        Claim::Mismatch => reply::error(&ApiError::IdempotencyKeyReused),
+    }
 }
 
 async fn read(
