@@ -393,7 +393,7 @@ async fn readiness_reports_course_service_reachability() {
             &[],
         )
         .await;
-    assert_eq!(ready.status, StatusCode::OK);
+    assert_eq!(ready.status, StatusCode::OK, "{}", ready.body);
     assert_eq!(ready.body["checks"]["course_service"], "ok");
     cluster.proxy().stop().await;
     let down = cluster

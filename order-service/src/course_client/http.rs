@@ -49,6 +49,7 @@ impl HttpCourseClient {
             .pool_max_idle_per_host(1024)
             .pool_idle_timeout(Duration::from_secs(60))
             .tcp_nodelay(true)
+            .redirect(reqwest::redirect::Policy::none())
             .build()?;
         let retry = RetryTransientMiddleware::new_with_policy_and_strategy(
             backoff(config.max_retries),
@@ -159,7 +160,8 @@ impl CourseClient for HttpCourseClient {
     }
 
     async fn is_reachable(&self) -> bool {
-        let url = format!("{}/health/live", self.base_url);
+        let mut url = self.base_url.clone();
+        url.set_path(&format!("{}/health/live", self.base_path));
         let probe = self
             .probe
             .get(url)
