@@ -21,14 +21,28 @@ const MAX_SEATS: u64 = 1_000_000;
 
 fn inventory() -> (Inventory, Arc<ManualClock>) {
     let clock = Arc::new(ManualClock::starting_now());
-    (Inventory::new(clock.clone() as Arc<dyn Clock>, TimeDelta::seconds(TTL)), clock)
+    (
+        Inventory::new(clock.clone() as Arc<dyn Clock>, TimeDelta::seconds(TTL)),
+        clock,
+    )
 }
 
 fn courses(inventory: &Inventory, count: u64, seats: u64) -> Vec<Uuid> {
     (0..count)
         .map(|_| {
-            let details = CourseDetails { title: "bench".into(), description: None, instructor_id: "i".into(), currency: Currency::USD };
-            inventory.create_course(NewCourse { details, price_cents: 1000, seats: seats.min(MAX_SEATS) as u32 }).id
+            let details = CourseDetails {
+                title: "bench".into(),
+                description: None,
+                instructor_id: "i".into(),
+                currency: Currency::USD,
+            };
+            inventory
+                .create_course(NewCourse {
+                    details,
+                    price_cents: 1000,
+                    seats: seats.min(MAX_SEATS) as u32,
+                })
+                .id
         })
         .collect()
 }
@@ -39,7 +53,10 @@ fn place(inventory: &Inventory, courses: &[Uuid], n: u64) -> Vec<(Uuid, Uuid)> {
         .map(|i| {
             let course = courses[(i % courses.len() as u64) as usize];
             let id = Uuid::new_v4();
-            let request = HoldRequest { student: format!("s{i}").into(), expected_price_cents: None };
+            let request = HoldRequest {
+                student: format!("s{i}").into(),
+                expected_price_cents: None,
+            };
             inventory.hold(course, id, &request).expect("held");
             (course, id)
         })
@@ -55,20 +72,32 @@ fn layout(inventory: &Inventory, n: u64, spread: u64) -> Vec<Uuid> {
 fn hold(c: &mut Criterion) {
     let mut group = c.benchmark_group("hold");
     for spread in [1u64, 1000] {
-        group.bench_function(BenchmarkId::from_parameter(format!("{spread}_courses")), |b| {
-            b.iter_custom(|iters| {
-                let (inventory, _) = inventory();
-                let courses = layout(&inventory, iters, spread);
-                let requests: Vec<_> = (0..iters)
-                    .map(|i| (courses[(i % courses.len() as u64) as usize], Uuid::new_v4(), HoldRequest { student: format!("s{i}").into(), expected_price_cents: None }))
-                    .collect();
-                let started = Instant::now();
-                for (course, id, request) in &requests {
-                    black_box(inventory.hold(*course, *id, request).ok());
-                }
-                started.elapsed()
-            });
-        });
+        group.bench_function(
+            BenchmarkId::from_parameter(format!("{spread}_courses")),
+            |b| {
+                b.iter_custom(|iters| {
+                    let (inventory, _) = inventory();
+                    let courses = layout(&inventory, iters, spread);
+                    let requests: Vec<_> = (0..iters)
+                        .map(|i| {
+                            (
+                                courses[(i % courses.len() as u64) as usize],
+                                Uuid::new_v4(),
+                                HoldRequest {
+                                    student: format!("s{i}").into(),
+                                    expected_price_cents: None,
+                                },
+                            )
+                        })
+                        .collect();
+                    let started = Instant::now();
+                    for (course, id, request) in &requests {
+                        black_box(inventory.hold(*course, *id, request).ok());
+                    }
+                    started.elapsed()
+                });
+            },
+        );
     }
     group.finish();
 }
@@ -76,18 +105,21 @@ fn hold(c: &mut Criterion) {
 fn confirm(c: &mut Criterion) {
     let mut group = c.benchmark_group("confirm");
     for spread in [1u64, 1000] {
-        group.bench_function(BenchmarkId::from_parameter(format!("{spread}_courses")), |b| {
-            b.iter_custom(|iters| {
-                let (inventory, _) = inventory();
-                let courses = layout(&inventory, iters, spread);
-                let held = place(&inventory, &courses, iters);
-                let started = Instant::now();
-                for (course, id) in &held {
-                    black_box(inventory.confirm(*course, *id).ok());
-                }
-                started.elapsed()
-            });
-        });
+        group.bench_function(
+            BenchmarkId::from_parameter(format!("{spread}_courses")),
+            |b| {
+                b.iter_custom(|iters| {
+                    let (inventory, _) = inventory();
+                    let courses = layout(&inventory, iters, spread);
+                    let held = place(&inventory, &courses, iters);
+                    let started = Instant::now();
+                    for (course, id) in &held {
+                        black_box(inventory.confirm(*course, *id).ok());
+                    }
+                    started.elapsed()
+                });
+            },
+        );
     }
     group.finish();
 }
@@ -96,19 +128,22 @@ fn sweep(c: &mut Criterion) {
     let mut group = c.benchmark_group("sweep");
     group.sample_size(10);
     for spread in [1u64, 1000] {
-        group.bench_function(BenchmarkId::new("per_lapsed_hold", format!("{spread}_courses")), |b| {
-            b.iter_custom(|iters| {
-                let (inventory, clock) = inventory();
-                let courses = layout(&inventory, iters, spread);
-                place(&inventory, &courses, iters);
-                clock.advance(TimeDelta::seconds(TTL));
-                let started = Instant::now();
-                let report = expiry::sweep(&inventory, clock.now());
-                let elapsed = started.elapsed();
-                assert_eq!(report.expired as u64, iters);
-                elapsed
-            });
-        });
+        group.bench_function(
+            BenchmarkId::new("per_lapsed_hold", format!("{spread}_courses")),
+            |b| {
+                b.iter_custom(|iters| {
+                    let (inventory, clock) = inventory();
+                    let courses = layout(&inventory, iters, spread);
+                    place(&inventory, &courses, iters);
+                    clock.advance(TimeDelta::seconds(TTL));
+                    let started = Instant::now();
+                    let report = expiry::sweep(&inventory, clock.now());
+                    let elapsed = started.elapsed();
+                    assert_eq!(report.expired as u64, iters);
+                    elapsed
+                });
+            },
+        );
     }
     let (inventory, clock) = inventory();
     let courses = courses(&inventory, 1, MAX_SEATS);

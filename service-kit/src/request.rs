@@ -121,6 +121,10 @@ fn escaped(
 }
 
 fn log_request(span: &tracing::Span, res: &ServiceResponse<BoxBody>, started: Instant) {
+    // With request logging filtered out (as under load), skip the work of building the line.
+    if span.is_disabled() && !res.status().is_server_error() {
+        return;
+    }
     let route = res
         .request()
         .match_pattern()

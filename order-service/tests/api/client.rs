@@ -245,10 +245,25 @@ async fn reachability_probes_health_live_under_the_base_path() {
         .respond_with(ResponseTemplate::new(200))
         .mount(&server)
         .await;
-    assert!(client(&format!("{}/courses-api/", server.uri()), 500, 0).is_reachable().await);
-    assert!(!client(&server.uri(), 500, 0).is_reachable().await, "wrong path answers 404");
-    let port = std::net::TcpListener::bind("127.0.0.1:0").expect("bind").local_addr().expect("addr").port();
-    assert!(!client(&format!("http://127.0.0.1:{port}"), 500, 0).is_reachable().await);
+    assert!(
+        client(&format!("{}/courses-api/", server.uri()), 500, 0)
+            .is_reachable()
+            .await
+    );
+    assert!(
+        !client(&server.uri(), 500, 0).is_reachable().await,
+        "wrong path answers 404"
+    );
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .expect("bind")
+        .local_addr()
+        .expect("addr")
+        .port();
+    assert!(
+        !client(&format!("http://127.0.0.1:{port}"), 500, 0)
+            .is_reachable()
+            .await
+    );
 }
 
 #[tokio::test]
@@ -256,10 +271,15 @@ async fn calls_go_under_the_base_path() {
     let server = MockServer::start().await;
     let ctx = ctx();
     Mock::given(method("GET"))
-        .and(wiremock::matchers::path(format!("/prefix/api/courses/{}/reservations/{}", ctx.course_id, ctx.reservation_id)))
+        .and(wiremock::matchers::path(format!(
+            "/prefix/api/courses/{}/reservations/{}",
+            ctx.course_id, ctx.reservation_id
+        )))
         .respond_with(ResponseTemplate::new(200).set_body_json(reservation(&ctx, "held")))
         .mount(&server)
         .await;
-    let held = client(&format!("{}/prefix", server.uri()), 500, 0).get_reservation(&ctx).await;
+    let held = client(&format!("{}/prefix", server.uri()), 500, 0)
+        .get_reservation(&ctx)
+        .await;
     assert!(held.is_ok(), "{held:?}");
 }

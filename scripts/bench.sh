@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every benchmark scenario three times against the release binaries and prints the median of
+# each figure. Results (JSON) go to target/bench/. Loopback only; every run is bounded in time.
+#
+#   scripts/bench.sh            # all scenarios
+#   scripts/bench.sh reserve    # the scenarios whose name starts with "reserve"
+set -euo pipefail
+cd "$(dirname "$0")/.."
+cargo build --release --bins -q
+out=target/bench
+mkdir -p "$out"
+only="${1:-}"
+
+run() {
+  local name=$1; shift
+  [[ -n "$only" && "$name" != "$only"* ]] && return 0
+  for i in 1 2 3; do
+    echo "== $name (run $i)"
+    ./target/release/loadgen --json "$out/$name-$i.json" "$@" | grep -E '^(op|hold|confirm|order|read|in_sweep) |check|_ms:|per_' || true
+  done
+}
+
+run reserve-hot-64       reserve -c 64 -d 10
+run reserve-hot-hold-64  reserve -c 64 -d 10 --hold-only
+run reserve-many-64      reserve -c 64 -d 10 --courses 100
+run orders-64            orders -c 64 -d 10
+run orders-1             orders -c 1 -d 10
+run flash-sale           flash-sale --seats 100 --students 1000 -c 64
+run expiry-storm         expiry-storm --holds 1000000 -c 64 -d 5
+python3 scripts/bench_summary.py "$out"
