@@ -106,6 +106,16 @@ impl Target {
         Ok(target)
     }
 
+    /// Starts measuring the services and this generator.
+    pub fn probes(&self) -> Vec<crate::procstat::Probe> {
+        let me = ("loadgen".to_owned(), std::process::id());
+        self.processes
+            .iter()
+            .chain(std::iter::once(&me))
+            .filter_map(|(n, p)| crate::procstat::Probe::start(n, *p))
+            .collect()
+    }
+
     async fn spawn(
         &mut self,
         name: &str,

@@ -6,7 +6,7 @@
 //! validation. Service tokens must name this service as audience and live at most
 //! [`MAX_SERVICE_TOKEN_LIFETIME_SECS`]. The secret never appears in `Debug` output or logs.
 
-use crate::problem::problem_response;
+use crate::{problem::problem_response, token_cache::VerifiedTokens};
 use actix_web::{
     FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, http::StatusCode, web,
 };
@@ -16,6 +16,7 @@ use std::{
     fmt,
     future::{Ready, ready},
     marker::PhantomData,
+    sync::Arc,
     time::{SystemTime, UNIX_EPOCH},
 };
 
@@ -81,6 +82,7 @@ pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    verified: Arc<VerifiedTokens>,
 }
 
 impl fmt::Debug for TokenKeys {
@@ -154,12 +156,26 @@ impl TokenKeys {
             encoding: EncodingKey::from_secret(secret.as_bytes()),
             decoding: DecodingKey::from_secret(secret.as_bytes()),
             validation,
+            verified: Arc::new(VerifiedTokens::default()),
         })
     }
 
     /// Verifies signature, algorithm, expiry and claims; service tokens must name
     /// [`SERVICE_AUDIENCE`] and live at most [`MAX_SERVICE_TOKEN_LIFETIME_SECS`].
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let now = unix_now();
+        if let Some(claims) = self.verified.get(token, now) {
+            if claims.role == Role::Service {
+                check_service_token(&claims, now)?;
+            }
+            return Ok((*claims).clone());
+        }
+        let claims = self.verify_signed(token, now)?;
+        self.verified.insert(token, Arc::new(claims.clone()));
+        Ok(claims)
+    }
+
+    fn verify_signed(&self, token: &str, now: i64) -> Result<Claims, AuthError> {
         use jsonwebtoken::errors::ErrorKind;
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {
@@ -176,7 +192,7 @@ impl TokenKeys {
             return Err(AuthError::Invalid("sub must be 1..=255 characters"));
         }
         if claims.role == Role::Service {
-            check_service_token(&claims, unix_now())?;
+            check_service_token(&claims, now)?;
         }
         Ok(claims)
     }
@@ -383,6 +399,38 @@ mod tests {
             SECRET,
         );
         assert!(keys().verify(&long).is_err());
+    }
+
+    #[test]
+    fn a_cached_token_still_expires_and_an_altered_one_is_still_checked() {
+        let keys = keys();
+        let now = unix_now();
+        let short = sign(
+            &serde_json::json!({"sub": "a", "role": "student", "exp": now + 1}),
+            SECRET,
+        );
+        assert!(keys.verify(&short).is_ok());
+        assert!(keys.verify(&short).is_ok(), "served from the cache");
+        assert!(
+            keys.verified.get(&short, now + 1).is_none(),
+            "not past its exp"
+        );
+        let mut forged = short.clone();
+        forged.pop();
+        forged.push(if short.ends_with('A') { 'B' } else { 'A' });
+        assert!(
+            keys.verify(&forged).is_err(),
+            "a different string is verified afresh"
+        );
+    }
+
+    #[test]
+    fn a_cached_service_token_is_rechecked_for_lifetime() {
+        let keys = keys();
+        let token = keys.mint("order-service", Role::Service, 240);
+        assert!(keys.verify(&token).is_ok());
+        assert_eq!(keys.verified.len(), 1);
+        assert!(keys.verify(&token).is_ok());
     }
 
     #[test]

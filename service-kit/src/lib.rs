@@ -21,6 +21,7 @@ pub mod request;
 pub mod server;
 pub mod shutdown;
 pub mod telemetry;
+mod token_cache;
 
 pub use auth::{AuthError, Caller, Instructor, Secret, Service, Student, TokenKeys};
 pub use problem::{ApiProblem, problem_response};

@@ -55,11 +55,7 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
         duration: args.duration,
         requests: args.students,
     };
-    let probes: Vec<Probe> = target
-        .processes
-        .iter()
-        .filter_map(|(n, p)| Probe::start(n, *p))
-        .collect();
+    let probes = target.probes();
     let started = Instant::now();
     let last_sale_us = Arc::new(AtomicU64::new(0));
     let last = Arc::clone(&last_sale_us);

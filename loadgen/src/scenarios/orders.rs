@@ -49,11 +49,7 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
         .collect();
     let mut limits = args.limits;
     limits.requests = limits.requests.min((courses.len() * tokens.len()) as u64);
-    let probes: Vec<Probe> = target
-        .processes
-        .iter()
-        .filter_map(|(n, p)| Probe::start(n, *p))
-        .collect();
+    let probes = target.probes();
     let bodies: Arc<Vec<bytes::Bytes>> = Arc::new(
         courses
             .iter()

@@ -42,11 +42,7 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
         .requests
         .min(courses.len() as u64 * u64::from(SEATS_PER_COURSE));
     let token = bearer(&target.keys.mint("loadgen", Role::Service, 300));
-    let probes: Vec<Probe> = target
-        .processes
-        .iter()
-        .filter_map(|(n, p)| Probe::start(n, *p))
-        .collect();
+    let probes = target.probes();
     let shared = Arc::new(courses.clone());
     let confirm = !args.hold_only;
     let (stats, elapsed) = runner::run(target.course, limits, move |mut conn, budget| {
