@@ -10,9 +10,9 @@ use course_service::{
     clock::SystemClock,
     domain::{CourseDetails, Currency, NewCourse},
 };
-use service_kit::{Secret, TokenKeys, cli, telemetry::LogFormat};
+use service_kit::{Secret, TokenKeys, cli, journal::StorageMode, telemetry::LogFormat};
 use shared_types::Role;
-use std::{process::ExitCode, sync::Arc};
+use std::{path::PathBuf, process::ExitCode, sync::Arc};
 
 /// mimalloc: markedly cheaper than the system allocator for the many short-lived allocations of
 /// request handling across worker threads.
@@ -44,6 +44,12 @@ struct Cli {
     /// How long a hold lasts before it expires, in seconds.
     #[arg(long, env = "RESERVATION_TTL_SECS", default_value_t = 300)]
     reservation_ttl_secs: u64,
+    /// Where both services keep their state: `embedded` (on disk under DATA_DIR) or `memory`.
+    #[arg(long, env = "STORAGE", value_enum, default_value = "embedded")]
+    storage: StorageMode,
+    /// Directory of both services' stores.
+    #[arg(long, env = "DATA_DIR", default_value = "./data")]
+    data_dir: PathBuf,
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty")]
     log_format: LogFormat,
@@ -80,33 +86,22 @@ async fn serve(args: Cli) -> anyhow::Result<()> {
     course_config.host = args.host.clone();
     course_config.port = args.course_port;
     course_config.reservation_ttl_secs = args.reservation_ttl_secs;
+    course_config.storage = args.storage;
+    course_config.data_dir = args.data_dir.clone();
     let courses = course_service::Application::build(&course_config, Arc::new(SystemClock)).await?;
     let course_url = format!("http://{}:{}", connect_host(&args.host), courses.port());
 
     let mut order_config = order_service::Config::local(secret.clone(), course_url.clone());
     order_config.host = args.host.clone();
     order_config.port = args.order_port;
+    order_config.storage = args.storage;
+    order_config.data_dir = args.data_dir.clone();
     let orders = order_service::Application::build(&order_config).await?;
     let order_url = format!("http://{}:{}", connect_host(&args.host), orders.port());
 
-    let demo = courses.inventory().create_course(NewCourse {
-        details: CourseDetails {
-            title: "Demo: Rust for Web Services".into(),
-            description: Some("Created by the launcher so the example below works as is".into()),
-            instructor_id: "instructor-1".into(),
-            currency: Currency::USD,
-        },
-        price_cents: 4900,
-        seats: 25,
-    });
+    let demo = demo_course(&courses.inventory()).await?;
     let keys = TokenKeys::from_secret(secret.expose())?;
-    print_banner(
-        &course_url,
-        &order_url,
-        &keys,
-        &demo.id.to_string(),
-        generated,
-    );
+    print_banner(&course_url, &order_url, &keys, &demo.to_string(), generated);
 
     service_kit::shutdown::stop_on_signal(vec![orders.handle(), courses.handle()]);
     let (a, b) = tokio::join!(courses.run_until_stopped(), orders.run_until_stopped());
@@ -114,6 +109,31 @@ async fn serve(args: Cli) -> anyhow::Result<()> {
     b?;
     tracing::info!("both services stopped");
     Ok(())
+}
+
+/// The demo course of an earlier run, or a new one.
+async fn demo_course(
+    inventory: &course_service::inventory::Inventory,
+) -> anyhow::Result<uuid::Uuid> {
+    const DEMO_INSTRUCTOR: &str = "instructor-1";
+    if let Some(existing) = inventory
+        .list_courses(Some(DEMO_INSTRUCTOR), None, 1)
+        .0
+        .first()
+    {
+        return Ok(existing.id);
+    }
+    let created = inventory.create_course(NewCourse {
+        details: CourseDetails {
+            title: "Demo: Rust for Web Services".into(),
+            description: Some("Created by the launcher so the example below works as is".into()),
+            instructor_id: DEMO_INSTRUCTOR.into(),
+            currency: Currency::USD,
+        },
+        price_cents: 4900,
+        seats: 25,
+    });
+    Ok(created.durable().await?.id)
 }
 
 /// The address clients use to reach a service listening on `host`.
@@ -141,7 +161,7 @@ Tokens (valid 24 h{secret_note}):
   export INSTRUCTOR_TOKEN={instructor}
   export STUDENT_TOKEN={student}
 
-A demo course with 25 seats exists: {demo_course}
+A demo course exists: {demo_course}
 
 Buy a seat:
   curl -s -X POST {order_url}/api/orders \

@@ -42,6 +42,7 @@ fn courses(inventory: &Inventory, count: u64, seats: u64) -> Vec<Uuid> {
                     price_cents: 1000,
                     seats: seats.min(MAX_SEATS) as u32,
                 })
+                .unsynced()
                 .id
         })
         .collect()
@@ -57,7 +58,10 @@ fn place(inventory: &Inventory, courses: &[Uuid], n: u64) -> Vec<(Uuid, Uuid)> {
                 student: format!("s{i}").into(),
                 expected_price_cents: None,
             };
-            inventory.hold(course, id, &request).expect("held");
+            inventory
+                .hold(course, id, &request)
+                .expect("held")
+                .unsynced();
             (course, id)
         })
         .collect()
@@ -92,7 +96,12 @@ fn hold(c: &mut Criterion) {
                         .collect();
                     let started = Instant::now();
                     for (course, id, request) in &requests {
-                        black_box(inventory.hold(*course, *id, request).ok());
+                        black_box(
+                            inventory
+                                .hold(*course, *id, request)
+                                .ok()
+                                .map(|h| h.unsynced()),
+                        );
                     }
                     started.elapsed()
                 });
@@ -114,7 +123,7 @@ fn confirm(c: &mut Criterion) {
                     let held = place(&inventory, &courses, iters);
                     let started = Instant::now();
                     for (course, id) in &held {
-                        black_box(inventory.confirm(*course, *id).ok());
+                        black_box(inventory.confirm(*course, *id).ok().map(|h| h.unsynced()));
                     }
                     started.elapsed()
                 });

@@ -3,7 +3,8 @@
 //! Tests build a [`Config`] in code; `main` parses it from the environment with clap, so
 //! `course-service --help` lists every setting with its variable and default.
 
-use service_kit::{Secret, telemetry::LogFormat};
+use service_kit::{Secret, journal::StorageMode, telemetry::LogFormat};
+use std::path::PathBuf;
 
 /// Everything course-service needs to serve.
 #[derive(Debug, Clone, clap::Args)]
@@ -28,6 +29,12 @@ pub struct Config {
     /// When the expiry sweep runs: a 6-field cron expression, seconds first.
     #[arg(long, env = "EXPIRY_SWEEP_CRON", default_value = "* * * * * *")]
     pub expiry_sweep_cron: String,
+    /// Where state is kept: `embedded` (on disk under DATA_DIR) or `memory` (lost on restart).
+    #[arg(long, env = "STORAGE", value_enum, default_value = "embedded")]
+    pub storage: StorageMode,
+    /// Directory of the embedded store (file `course-service.redb`).
+    #[arg(long, env = "DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
@@ -37,8 +44,8 @@ pub struct Config {
 }
 
 impl Config {
-    /// A configuration for an in-process run on loopback: port 0, the given secret, defaults for
-    /// the rest.
+    /// A configuration for an in-process run on loopback: port 0, the given secret, state in
+    /// memory, defaults for the rest.
     pub fn local(secret: Secret) -> Self {
         Config {
             host: "127.0.0.1".into(),
@@ -46,6 +53,8 @@ impl Config {
             auth_jwt_secret: Some(secret),
             reservation_ttl_secs: 300,
             expiry_sweep_cron: "* * * * * *".into(),
+            storage: StorageMode::Memory,
+            data_dir: PathBuf::from("./data"),
             log_format: LogFormat::Pretty,
             http_workers: None,
         }

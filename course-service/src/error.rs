@@ -6,7 +6,7 @@ use crate::{
     inventory::InventoryError,
 };
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
-use service_kit::problem::problem_body;
+use service_kit::{journal::JournalError, problem::problem_body};
 use shared_types::{ErrorCode, Problem};
 
 #[derive(Debug, thiserror::Error)]
@@ -15,6 +15,8 @@ pub enum ApiError {
     Validation(#[from] ValidationError),
     #[error(transparent)]
     Inventory(#[from] InventoryError),
+    #[error("the change could not be stored; try again later")]
+    Storage(#[from] JournalError),
 }
 
 impl From<BookError> for ApiError {
@@ -29,6 +31,7 @@ impl ApiError {
         use StatusCode as S;
         match self {
             ApiError::Validation(_) => (S::BAD_REQUEST, ErrorCode::ValidationFailed),
+            ApiError::Storage(_) => (S::SERVICE_UNAVAILABLE, ErrorCode::ServiceUnavailable),
             ApiError::Inventory(InventoryError::CourseNotFound) => {
                 (S::NOT_FOUND, ErrorCode::CourseNotFound)
             }

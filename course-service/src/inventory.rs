@@ -25,21 +25,20 @@
 //!   no-op, and every entry leaves the index once its deadline passes.
 
 use crate::{
+    catalog::Catalog,
     clock::Clock,
     deadlines::{Deadline, Deadlines},
     domain::{
         BookError, CourseBook, CourseId, CourseSnapshot, Held, HoldRequest, NewCourse, Reservation,
         ReservationId,
     },
+    persistence::CourseChange,
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use dashmap::DashMap;
 use parking_lot::{Mutex, RwLock};
-use std::{
-    collections::{BTreeSet, HashMap},
-    ops::Bound,
-    sync::Arc,
-};
+use service_kit::journal::{Journal, JournalError, Ticket};
+use std::sync::Arc;
 
 /// A refusal by the inventory.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -62,6 +61,29 @@ pub struct SweepStep {
     pub expired: usize,
 }
 
+/// A result whose change is on its way to disk: wait for [`Pending::durable`] before telling the
+/// caller it happened.
+#[derive(Debug)]
+#[must_use = "a change is durable only once `durable` resolves"]
+pub struct Pending<T> {
+    value: T,
+    ticket: Ticket,
+}
+
+impl<T> Pending<T> {
+    /// The value, once its change is durable.
+    pub async fn durable(self) -> Result<T, JournalError> {
+        self.ticket.wait().await?;
+        Ok(self.value)
+    }
+
+    /// The value without waiting (for reads, whose only changes are lazy expiries that start-up
+    /// would redo anyway).
+    pub fn unsynced(self) -> T {
+        self.value
+    }
+}
+
 /// A cheap-to-clone handle on the inventory.
 #[derive(Debug, Clone)]
 pub struct Inventory {
@@ -75,24 +97,61 @@ struct Shared {
     deadlines: Mutex<Deadlines>,
     clock: Arc<dyn Clock>,
     hold_ttl: TimeDelta,
-}
-
-#[derive(Debug, Default)]
-struct Catalog {
-    all: BTreeSet<CourseId>,
-    by_instructor: HashMap<Arc<str>, BTreeSet<CourseId>>,
+    /// Where changes are made durable; `None` keeps the state in memory only.
+    journal: Option<Journal<CourseChange>>,
 }
 
 impl Inventory {
+    /// An empty inventory kept in memory only.
     pub fn new(clock: Arc<dyn Clock>, hold_ttl: TimeDelta) -> Self {
+        Inventory::restore(clock, hold_ttl, Vec::new(), None)
+    }
+
+    /// An inventory holding `books` (read back from the store), writing its changes through
+    /// `journal`.
+    pub fn restore(
+        clock: Arc<dyn Clock>,
+        hold_ttl: TimeDelta,
+        books: Vec<CourseBook>,
+        journal: Option<Journal<CourseChange>>,
+    ) -> Self {
+        let mut catalog = Catalog::default();
+        let mut deadlines = Deadlines::default();
+        let courses = DashMap::new();
+        for book in books {
+            let course = book.id();
+            catalog.add(course, &book.snapshot().details.instructor_id);
+            for (reservation, at) in book.held() {
+                deadlines.push(Deadline {
+                    at,
+                    course,
+                    reservation,
+                });
+            }
+            courses.insert(course, Arc::new(Mutex::new(book)));
+        }
         Inventory {
             shared: Arc::new(Shared {
-                courses: DashMap::new(),
-                catalog: RwLock::new(Catalog::default()),
-                deadlines: Mutex::new(Deadlines::default()),
+                courses,
+                catalog: RwLock::new(catalog),
+                deadlines: Mutex::new(deadlines),
                 clock,
                 hold_ttl,
+                journal,
             }),
+        }
+    }
+
+    /// False once the store has failed a write (the service must be restarted).
+    pub fn storage_healthy(&self) -> bool {
+        self.shared.journal.as_ref().is_none_or(Journal::healthy)
+    }
+
+    /// Resolves once every change made so far is durable.
+    pub async fn flush(&self) -> Result<(), JournalError> {
+        match &self.shared.journal {
+            Some(journal) => journal.flush().wait().await,
+            None => Ok(()),
         }
     }
 
@@ -100,24 +159,24 @@ impl Inventory {
         self.shared.clock.now()
     }
 
-    pub fn create_course(&self, course: NewCourse) -> CourseSnapshot {
+    pub fn create_course(&self, course: NewCourse) -> Pending<CourseSnapshot> {
         let id = uuid::Uuid::now_v7();
         let instructor = Arc::clone(&course.details.instructor_id);
-        let book = CourseBook::new(id, course, self.now());
+        let mut book = CourseBook::new(id, course, self.now());
         let snapshot = book.snapshot();
+        // Not visible to anyone yet, so no lock is needed to order its first record.
+        let ticket = self.record(id, &mut book);
         self.shared.courses.insert(id, Arc::new(Mutex::new(book)));
-        let mut catalog = self.shared.catalog.write();
-        catalog.all.insert(id);
-        catalog
-            .by_instructor
-            .entry(instructor)
-            .or_default()
-            .insert(id);
-        snapshot
+        self.shared.catalog.write().add(id, &instructor);
+        Pending {
+            value: snapshot,
+            ticket,
+        }
     }
 
     pub fn course(&self, id: CourseId) -> Result<CourseSnapshot, InventoryError> {
         self.with_course(id, |book, _| Ok(book.snapshot()))
+            .map(Pending::unsynced)
     }
 
     /// Up to `limit` courses after `after` in creation order, optionally of one instructor, and
@@ -128,21 +187,11 @@ impl Inventory {
         after: Option<CourseId>,
         limit: usize,
     ) -> (Vec<CourseSnapshot>, bool) {
-        let ids: Vec<CourseId> = {
-            let catalog = self.shared.catalog.read();
-            let set = match instructor {
-                Some(who) => catalog.by_instructor.get(who),
-                None => Some(&catalog.all),
-            };
-            let lower = after.map_or(Bound::Unbounded, Bound::Excluded);
-            set.map(|s| {
-                s.range((lower, Bound::Unbounded))
-                    .take(limit + 1)
-                    .copied()
-                    .collect()
-            })
-            .unwrap_or_default()
-        };
+        let ids = self
+            .shared
+            .catalog
+            .read()
+            .page(instructor, after, limit + 1);
         let more = ids.len() > limit;
         let page = ids
             .into_iter()
@@ -157,7 +206,7 @@ impl Inventory {
         id: CourseId,
         owner: &str,
         price_cents: i64,
-    ) -> Result<CourseSnapshot, InventoryError> {
+    ) -> Result<Pending<CourseSnapshot>, InventoryError> {
         self.with_course(id, |book, now| {
             Ok(book.set_price(owner, price_cents, now)?)
         })
@@ -168,7 +217,7 @@ impl Inventory {
         id: CourseId,
         owner: &str,
         total: u32,
-    ) -> Result<CourseSnapshot, InventoryError> {
+    ) -> Result<Pending<CourseSnapshot>, InventoryError> {
         self.with_course(id, |book, now| Ok(book.set_seats_total(owner, total, now)?))
     }
 
@@ -178,19 +227,18 @@ impl Inventory {
         course: CourseId,
         id: ReservationId,
         request: &HoldRequest,
-    ) -> Result<Held, InventoryError> {
+    ) -> Result<Pending<Held>, InventoryError> {
         let ttl = self.shared.hold_ttl;
         let held = self.with_course(course, |book, now| {
             Ok(book.hold(id, request, now, now + ttl)?)
         })?;
-        if held.created {
-            let at = held.reservation.expires_at;
-            let deadline = Deadline {
+        if held.value.created {
+            let at = held.value.reservation.expires_at;
+            self.shared.deadlines.lock().push(Deadline {
                 at,
                 course,
                 reservation: id,
-            };
-            self.shared.deadlines.lock().push(deadline);
+            });
         }
         Ok(held)
     }
@@ -201,13 +249,14 @@ impl Inventory {
         id: ReservationId,
     ) -> Result<Reservation, InventoryError> {
         self.with_course(course, |book, now| Ok(book.reservation(id, now)?))
+            .map(Pending::unsynced)
     }
 
     pub fn confirm(
         &self,
         course: CourseId,
         id: ReservationId,
-    ) -> Result<Reservation, InventoryError> {
+    ) -> Result<Pending<Reservation>, InventoryError> {
         self.with_course(course, |book, now| Ok(book.confirm(id, now)?))
     }
 
@@ -215,7 +264,7 @@ impl Inventory {
         &self,
         course: CourseId,
         id: ReservationId,
-    ) -> Result<Reservation, InventoryError> {
+    ) -> Result<Pending<Reservation>, InventoryError> {
         self.with_course(course, |book, now| Ok(book.cancel(id, now)?))
     }
 
@@ -223,7 +272,7 @@ impl Inventory {
         &self,
         course: CourseId,
         id: ReservationId,
-    ) -> Result<Reservation, InventoryError> {
+    ) -> Result<Pending<Reservation>, InventoryError> {
         self.with_course(course, |book, now| Ok(book.release(id, now)?))
     }
 
@@ -268,12 +317,15 @@ impl Inventory {
             .try_for_each(|book| book.lock().check_invariants())
     }
 
-    /// Runs `f` on the course's ledger under its lock, with the time read inside the lock.
+    /// Runs `f` on the course's ledger under its lock, with the time read inside the lock, and
+    /// hands the changes it made to the journal before the lock is released, so that the journal
+    /// receives them in lock order. Changes are recorded even when `f` refuses (a refusal may
+    /// still have expired a lapsed hold on the way).
     fn with_course<T>(
         &self,
         id: CourseId,
         f: impl FnOnce(&mut CourseBook, DateTime<Utc>) -> Result<T, InventoryError>,
-    ) -> Result<T, InventoryError> {
+    ) -> Result<Pending<T>, InventoryError> {
         let book = self
             .shared
             .courses
@@ -282,6 +334,23 @@ impl Inventory {
             .ok_or(InventoryError::CourseNotFound)?;
         let mut book = book.lock();
         let now = self.shared.clock.now();
-        f(&mut book, now)
+        let result = f(&mut book, now);
+        let ticket = self.record(id, &mut book);
+        result.map(|value| Pending { value, ticket })
+    }
+
+    /// Hands a ledger's changes to the journal (or drops them when state is memory only).
+    fn record(&self, id: CourseId, book: &mut CourseBook) -> Ticket {
+        let Some(journal) = &self.shared.journal else {
+            book.discard_changes();
+            return Ticket::ready();
+        };
+        let changes = book.take_changes();
+        if changes.is_empty() {
+            return Ticket::ready();
+        }
+        let mut out = Vec::with_capacity(changes.reservations.len() + 1);
+        CourseChange::from_book(id, changes, &mut out);
+        journal.append(out)
     }
 }

@@ -4,8 +4,11 @@
 //! - [`inventory`]: every course's ledger in memory, one lock per course; the only locking code.
 //! - [`expiry`]: the sweep of lapsed holds and its cron job; [`deadlines`]: the index it reads.
 //! - [`routes`]: the HTTP handlers; [`error`]: their one error type.
+//! - [`persistence`]: the durable records and loading them at start-up.
+//! - [`catalog`]: the ordered course list behind listing pages.
 //! - [`startup`]: assembling the application; [`config`]: its settings; [`clock`]: time.
 
+pub mod catalog;
 pub mod clock;
 pub mod config;
 pub mod deadlines;
@@ -13,6 +16,7 @@ pub mod domain;
 pub mod error;
 pub mod expiry;
 pub mod inventory;
+pub mod persistence;
 pub mod routes;
 pub mod startup;
 

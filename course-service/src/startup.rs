@@ -2,7 +2,18 @@
 //! expiry job started, then the server. Reads no environment and sets no globals, so tests and the
 //! all-in-one launcher can run several instances in one process.
 
-use crate::{clock::Clock, config::Config, expiry::ExpiryJob, inventory::Inventory, routes};
+use crate::{
+    clock::Clock,
+    config::Config,
+    expiry::{self, ExpiryJob},
+    inventory::Inventory,
+    persistence, routes,
+};
+use anyhow::Context;
+use service_kit::journal::{StorageMode, Store};
+
+/// The store's file name under DATA_DIR.
+pub const STORE_FILE: &str = "course-service.redb";
 use actix_web::{dev::Server, web};
 use service_kit::{TokenKeys, server};
 use std::sync::Arc;
@@ -32,7 +43,7 @@ impl Application {
             .unwrap_or_default();
         let keys = web::Data::new(TokenKeys::from_secret(secret)?);
         let ttl = chrono::TimeDelta::seconds(config.reservation_ttl_secs as i64);
-        let inventory = Inventory::new(clock, ttl);
+        let inventory = open_inventory(config, clock, ttl).await?;
         let expiry = ExpiryJob::start(inventory.clone(), &config.expiry_sweep_cron).await?;
         let (listener, port) = server::bind(&config.host, config.port)?;
         let data = web::Data::new(inventory.clone());
@@ -67,10 +78,40 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until the server is stopped through its handle, then stops the expiry job.
+    /// Serves until the server is stopped through its handle (in-flight requests finish), then
+    /// stops the expiry job and makes every change durable.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.expiry.stop().await;
+        if let Err(e) = self.inventory.flush().await {
+            tracing::error!(error = %e, "could not flush the store at shutdown");
+        }
         result
     }
+}
+
+/// The inventory, in memory or restored from the embedded store. A store that cannot be opened or
+/// read stops the service: it never starts empty over existing data.
+async fn open_inventory(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    ttl: chrono::TimeDelta,
+) -> anyhow::Result<Inventory> {
+    if config.storage == StorageMode::Memory {
+        tracing::warn!("STORAGE=memory: courses and holds are lost when the service stops");
+        return Ok(Inventory::new(clock, ttl));
+    }
+    let store = Store::open(&config.data_dir, STORE_FILE).context("refusing to start")?;
+    let path = std::path::absolute(store.path()).unwrap_or_else(|_| store.path().to_owned());
+    let books = persistence::load(&store)
+        .with_context(|| format!("refusing to start: cannot load {}", path.display()))?;
+    let courses = books.len();
+    let inventory = Inventory::restore(clock, ttl, books, Some(store.into_journal()));
+    let lapsed = expiry::sweep(&inventory, inventory.now());
+    inventory
+        .flush()
+        .await
+        .context("cannot record holds that lapsed while the service was down")?;
+    tracing::info!(store = %path.display(), courses, expired_while_down = lapsed.expired, "state loaded");
+    Ok(inventory)
 }

@@ -1,7 +1,7 @@
 //! order-service configuration: defaults in code, environment (or flags) on top.
 
-use service_kit::{Secret, telemetry::LogFormat};
-use std::time::Duration;
+use service_kit::{Secret, journal::StorageMode, telemetry::LogFormat};
+use std::{path::PathBuf, time::Duration};
 
 /// Everything order-service needs to serve.
 #[derive(Debug, Clone, clap::Args)]
@@ -42,6 +42,12 @@ pub struct Config {
     #[arg(long, env = "RECONCILE_INTERVAL_MS", default_value_t = 500,
           value_parser = clap::value_parser!(u64).range(10..=600_000))]
     pub reconcile_interval_ms: u64,
+    /// Where state is kept: `embedded` (on disk under DATA_DIR) or `memory` (lost on restart).
+    #[arg(long, env = "STORAGE", value_enum, default_value = "embedded")]
+    pub storage: StorageMode,
+    /// Directory of the embedded store (file `order-service.redb`).
+    #[arg(long, env = "DATA_DIR", default_value = "./data")]
+    pub data_dir: PathBuf,
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
@@ -52,7 +58,7 @@ pub struct Config {
 
 impl Config {
     /// A configuration for an in-process run on loopback: port 0, the given secret and
-    /// course-service URL, defaults for the rest.
+    /// course-service URL, state in memory, defaults for the rest.
     pub fn local(secret: Secret, course_service_url: impl Into<String>) -> Self {
         Config {
             host: "127.0.0.1".into(),
@@ -63,6 +69,8 @@ impl Config {
             course_retry_max: 3,
             order_deadline_ms: 8000,
             reconcile_interval_ms: 500,
+            storage: StorageMode::Memory,
+            data_dir: PathBuf::from("./data"),
             log_format: LogFormat::Pretty,
             http_workers: None,
         }

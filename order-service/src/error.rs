@@ -25,6 +25,8 @@ pub enum ApiError {
     IdempotencyKeyReused,
     #[error("a request with this Idempotency-Key is still in progress")]
     RequestInProgress,
+    #[error("the change could not be stored; try again later")]
+    Storage,
     /// The order failed for a reason course-service gave.
     #[error("the order failed: {code}")]
     OrderFailed {
@@ -59,6 +61,7 @@ impl ApiError {
                 (S::UNPROCESSABLE_ENTITY, ErrorCode::IdempotencyKeyReused)
             }
             ApiError::RequestInProgress => (S::CONFLICT, ErrorCode::RequestInProgress),
+            ApiError::Storage => (S::SERVICE_UNAVAILABLE, ErrorCode::ServiceUnavailable),
             ApiError::OrderFailed { code, status, .. } => {
                 (StatusCode::from_u16(*status).unwrap_or(S::CONFLICT), *code)
             }

@@ -11,7 +11,14 @@ use crate::{
 };
 use actix_web::{dev::Server, web};
 use anyhow::Context;
-use service_kit::{TokenKeys, server};
+use service_kit::{
+    TokenKeys,
+    journal::{StorageMode, Store},
+    server,
+};
+
+/// The store's file name under DATA_DIR.
+pub const STORE_FILE: &str = "order-service.redb";
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 
@@ -51,7 +58,7 @@ impl Application {
         client: Arc<dyn CourseClient>,
     ) -> anyhow::Result<Self> {
         let keys = web::Data::new(keys(config)?);
-        let workflow = Workflow::new(OrderStore::new(), client, config.order_deadline());
+        let workflow = Workflow::new(open_store(config)?, client, config.order_deadline());
         let reconciler = reconciler::spawn(workflow.clone(), config.reconcile_interval());
         let (listener, port) = server::bind(&config.host, config.port)?;
         let data = web::Data::new(workflow.clone());
@@ -80,12 +87,31 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serves until stopped through the handle, then stops the reconciler.
+    /// Serves until stopped through the handle (in-flight requests finish), then stops the
+    /// reconciler and makes every change durable.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.reconciler.abort();
+        if let Err(e) = self.workflow.store().flush().await {
+            tracing::error!(error = %e, "could not flush the store at shutdown");
+        }
         result
     }
+}
+
+/// The order store, in memory or restored from the embedded store. A store that cannot be opened or
+/// read stops the service: it never starts empty over existing data.
+fn open_store(config: &Config) -> anyhow::Result<OrderStore> {
+    if config.storage == StorageMode::Memory {
+        tracing::warn!("STORAGE=memory: orders are lost when the service stops");
+        return Ok(OrderStore::new());
+    }
+    let store = Store::open(&config.data_dir, STORE_FILE).context("refusing to start")?;
+    let path = std::path::absolute(store.path()).unwrap_or_else(|_| store.path().to_owned());
+    let orders = OrderStore::restore(store)
+        .with_context(|| format!("refusing to start: cannot load {}", path.display()))?;
+    tracing::info!(store = %path.display(), orders = orders.all().len(), pending = orders.pending_count(), "state loaded");
+    Ok(orders)
 }
 
 fn keys(config: &Config) -> anyhow::Result<TokenKeys> {

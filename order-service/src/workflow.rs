@@ -21,6 +21,7 @@ use crate::{
     course_client::{CallContext, CourseClient, CourseError},
     orders::{AlreadyLive, Finish, OrderStore},
 };
+use service_kit::journal::JournalError;
 use shared_types::{CreateOrder, ErrorCode, Order, OrderStatus, Reservation, ReservationStatus};
 use std::{sync::Arc, time::Duration};
 use uuid::Uuid;
@@ -87,6 +88,15 @@ pub struct Placed {
     pub settlement: Settlement,
 }
 
+/// Why an order could not be placed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum PlaceError {
+    #[error("the student already has a live order for this course")]
+    AlreadyLive(AlreadyLive),
+    #[error("the order could not be stored")]
+    Storage,
+}
+
 /// Why an order could not be cancelled.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum CancelError {
@@ -129,8 +139,14 @@ impl Workflow {
         student: &str,
         body: &CreateOrder,
         request_id: &str,
-    ) -> Result<Placed, AlreadyLive> {
-        let order = self.store.begin(student, body, now())?;
+    ) -> Result<Placed, PlaceError> {
+        let (order, recorded) = self
+            .store
+            .begin(student, body, now())
+            .map_err(PlaceError::AlreadyLive)?;
+        // The pending order is durable before course-service hears of it: after a crash, every
+        // hold has an order to settle it.
+        recorded.wait().await.map_err(|_| PlaceError::Storage)?;
         let ctx = call_context(&order, request_id);
         let saga = {
             let this = self.clone();
@@ -145,11 +161,12 @@ impl Workflow {
                     id,
                 };
                 let settlement = this.run(id, &ctx, &student, expected).await;
-                (this.apply(id, &settlement), settlement)
+                (this.apply(id, &settlement).await, settlement)
             })
         };
         let (order, settlement) = match tokio::time::timeout(self.deadline, saga).await {
-            Ok(Ok(done)) => done,
+            Ok(Ok((Ok(order), settlement))) => (order, settlement),
+            Ok(Ok((Err(_), _))) => return Err(PlaceError::Storage),
             Ok(Err(e)) => {
                 tracing::error!(error = %e, order_id = %order.id, "order saga aborted; the reconciler settles it");
                 (
@@ -183,7 +200,9 @@ impl Workflow {
         };
         let ctx = call_context(&order, &format!("reconcile-{}", Uuid::now_v7()));
         let settlement = self.find_out(id, &ctx).await;
-        self.apply(id, &settlement);
+        if let Err(e) = self.apply(id, &settlement).await {
+            tracing::error!(error = %e, order_id = %id, "could not record a settled order");
+        }
         settlement
     }
 
@@ -205,10 +224,14 @@ impl Workflow {
         }
         let ctx = call_context(&order, request_id);
         self.return_seat(&ctx).await?;
-        let order = self
+        let (order, recorded) = self
             .store
             .finish(id, Finish::Cancelled, now())
             .ok_or(CancelError::NotFound)?;
+        recorded
+            .wait()
+            .await
+            .map_err(|_| CancelError::Unavailable)?;
         if order.status == OrderStatus::Failed {
             return Err(CancelError::NotCancellable);
         }
@@ -331,17 +354,24 @@ impl Workflow {
         }
     }
 
-    fn apply(&self, id: Uuid, settlement: &Settlement) -> Order {
+    /// Records the settlement (durably) and returns the order as it stands.
+    async fn apply(&self, id: Uuid, settlement: &Settlement) -> Result<Order, JournalError> {
         let finish = match settlement {
-            Settlement::Confirmed => Some(Finish::Confirmed),
-            Settlement::Failed { code, .. } => Some(Finish::Failed(*code)),
-            Settlement::Unsettled => None,
+            Settlement::Confirmed => Finish::Confirmed,
+            Settlement::Failed { code, .. } => Finish::Failed(*code),
+            Settlement::Unsettled => {
+                return Ok(self
+                    .store
+                    .get(id)
+                    .unwrap_or_else(|| unreachable!("orders are never removed")));
+            }
         };
-        let order = match finish {
-            Some(finish) => self.store.finish(id, finish, now()),
-            None => self.store.get(id),
-        };
-        order.unwrap_or_else(|| unreachable!("orders are never removed"))
+        let (order, recorded) = self
+            .store
+            .finish(id, finish, now())
+            .unwrap_or_else(|| unreachable!("orders are never removed"));
+        recorded.wait().await?;
+        Ok(order)
     }
 }
 

@@ -8,6 +8,7 @@
 //!   per request, and a guard that turns a panic into a 500 problem.
 //! - [`telemetry`]: the tracing subscriber (`RUST_LOG`, `LOG_FORMAT`).
 //! - [`health`]: the health body.
+//! - [`journal`]: durable state on local disk, written through a group-commit journal.
 //! - [`server`]: the actix server both services run; [`cli`] and [`shutdown`]: what their binaries
 //!   share.
 //!
@@ -16,6 +17,9 @@
 pub mod auth;
 pub mod cli;
 pub mod health;
+pub mod journal;
+#[cfg(test)]
+mod journal_tests;
 pub mod problem;
 pub mod request;
 pub mod server;

@@ -11,10 +11,7 @@ pub mod book;
 pub mod course;
 pub mod reservation;
 
-#[cfg(test)]
-mod book_tests;
-
-pub use book::{BookError, CourseBook, CourseSnapshot, Held, HoldRequest};
+pub use book::{BookChanges, BookError, CourseBook, CourseSnapshot, Held, HoldRequest};
 pub use course::{CourseDetails, Currency, NewCourse, ValidationError};
 pub use reservation::{Reservation, SeatEffect, Status, TransitionError};
 

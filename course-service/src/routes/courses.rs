@@ -27,7 +27,10 @@ async fn create(
     inventory: web::Data<Inventory>,
     body: web::Json<CreateCourse>,
 ) -> Result<HttpResponse, ApiError> {
-    let course = inventory.create_course(NewCourse::parse(body.into_inner(), &who.sub)?);
+    let course = inventory
+        .create_course(NewCourse::parse(body.into_inner(), &who.sub)?)
+        .durable()
+        .await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/courses/{}", course.id)))
         .json(views::course(&course)))
@@ -72,7 +75,12 @@ async fn set_price(
     body: web::Json<UpdatePrice>,
 ) -> Result<HttpResponse, ApiError> {
     let price = course::parse_price(body.price_cents)?;
-    Ok(HttpResponse::Ok().json(views::course(&inventory.set_price(*path, &who.sub, price)?)))
+    Ok(HttpResponse::Ok().json(views::course(
+        &inventory
+            .set_price(*path, &who.sub, price)?
+            .durable()
+            .await?,
+    )))
 }
 
 async fn set_seats(
@@ -82,7 +90,12 @@ async fn set_seats(
     body: web::Json<UpdateSeats>,
 ) -> Result<HttpResponse, ApiError> {
     let total = course::parse_seats(body.seats_total, "seats_total")?;
-    Ok(HttpResponse::Ok().json(views::course(&inventory.set_seats(*path, &who.sub, total)?)))
+    Ok(HttpResponse::Ok().json(views::course(
+        &inventory
+            .set_seats(*path, &who.sub, total)?
+            .durable()
+            .await?,
+    )))
 }
 
 fn page_size(limit: Option<i64>) -> Result<usize, ValidationError> {

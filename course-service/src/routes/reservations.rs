@@ -5,7 +5,7 @@ use super::views;
 use crate::{
     domain::{CourseId, HoldRequest, Reservation, ReservationId, course::parse_user_id},
     error::ApiError,
-    inventory::{Inventory, InventoryError},
+    inventory::{Inventory, InventoryError, Pending},
 };
 use actix_web::{HttpResponse, web};
 use service_kit::Service;
@@ -36,7 +36,7 @@ async fn hold(
         student: parse_user_id(&body.student_id, "student_id")?,
         expected_price_cents: body.expected_price_cents,
     };
-    let held = inventory.hold(course, id, &request)?;
+    let held = inventory.hold(course, id, &request)?.durable().await?;
     let mut response = if held.created {
         HttpResponse::Created()
     } else {
@@ -50,7 +50,9 @@ async fn read(
     inventory: web::Data<Inventory>,
     path: ReservationPath,
 ) -> Result<HttpResponse, ApiError> {
-    respond(path, |c, r| inventory.reservation(c, r))
+    let (course, id) = path.into_inner();
+    let reservation = inventory.reservation(course, id)?;
+    Ok(HttpResponse::Ok().json(views::reservation(course, id, &reservation)))
 }
 
 async fn confirm(
@@ -58,7 +60,7 @@ async fn confirm(
     inventory: web::Data<Inventory>,
     path: ReservationPath,
 ) -> Result<HttpResponse, ApiError> {
-    respond(path, |c, r| inventory.confirm(c, r))
+    respond(path, |c, r| inventory.confirm(c, r)).await
 }
 
 async fn cancel(
@@ -66,7 +68,7 @@ async fn cancel(
     inventory: web::Data<Inventory>,
     path: ReservationPath,
 ) -> Result<HttpResponse, ApiError> {
-    respond(path, |c, r| inventory.cancel(c, r))
+    respond(path, |c, r| inventory.cancel(c, r)).await
 }
 
 async fn release(
@@ -74,14 +76,15 @@ async fn release(
     inventory: web::Data<Inventory>,
     path: ReservationPath,
 ) -> Result<HttpResponse, ApiError> {
-    respond(path, |c, r| inventory.release(c, r))
+    respond(path, |c, r| inventory.release(c, r)).await
 }
 
-fn respond(
+/// Runs a state change and answers with the reservation once the change is durable.
+async fn respond(
     path: ReservationPath,
-    op: impl FnOnce(CourseId, ReservationId) -> Result<Reservation, InventoryError>,
+    op: impl FnOnce(CourseId, ReservationId) -> Result<Pending<Reservation>, InventoryError>,
 ) -> Result<HttpResponse, ApiError> {
     let (course, id) = path.into_inner();
-    let reservation = op(course, id)?;
+    let reservation = op(course, id)?.durable().await?;
     Ok(HttpResponse::Ok().json(views::reservation(course, id, &reservation)))
 }

@@ -53,7 +53,8 @@ async fn a_sweep_with_nothing_due_leaves_the_deadline_heap_alone() {
                     expected_price_cents: None,
                 },
             )
-            .expect("held");
+            .expect("held")
+            .unsynced();
     }
     let report = app.sweep();
     assert_eq!((report.due, report.expired), (0, 0));
@@ -80,7 +81,8 @@ async fn a_sweep_of_many_courses_in_batches_returns_every_seat() {
             };
             inventory
                 .hold(*course, Uuid::now_v7(), &request)
-                .expect("held");
+                .expect("held")
+                .unsynced();
         }
     }
     app.advance(TTL_SECS as i64);

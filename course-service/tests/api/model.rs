@@ -9,7 +9,7 @@ use course_service::{
     clock::{Clock, ManualClock},
     domain::{BookError, CourseDetails, Currency, HoldRequest, NewCourse, Status, TransitionError},
     expiry,
-    inventory::{Inventory, InventoryError},
+    inventory::{Inventory, InventoryError, Pending},
 };
 use proptest::prelude::*;
 use std::{collections::HashMap, sync::Arc};
@@ -266,7 +266,7 @@ impl Harness {
                 price_cents: 100,
                 seats: *seats,
             });
-            self.real.push(course.id);
+            self.real.push(course.unsynced().id);
             self.model.push(ModelCourse {
                 total: *seats,
                 price: 100,
@@ -325,7 +325,7 @@ impl Harness {
                 let real = self
                     .inventory
                     .hold(cid, rid, &request)
-                    .map(|h| h.reservation.status);
+                    .map(|h| h.unsynced().reservation.status);
                 (
                     real,
                     self.model[course].reserve(*id, *student, *expected, now),
@@ -338,9 +338,18 @@ impl Harness {
             | Op::Get { id, .. } => {
                 let rid = self.id(course, *id);
                 let (real, action) = match op {
-                    Op::Confirm { .. } => (self.inventory.confirm(cid, rid), "confirm"),
-                    Op::Cancel { .. } => (self.inventory.cancel(cid, rid), "cancel"),
-                    Op::Release { .. } => (self.inventory.release(cid, rid), "release"),
+                    Op::Confirm { .. } => (
+                        self.inventory.confirm(cid, rid).map(Pending::unsynced),
+                        "confirm",
+                    ),
+                    Op::Cancel { .. } => (
+                        self.inventory.cancel(cid, rid).map(Pending::unsynced),
+                        "cancel",
+                    ),
+                    Op::Release { .. } => (
+                        self.inventory.release(cid, rid).map(Pending::unsynced),
+                        "release",
+                    ),
                     _ => (self.inventory.reservation(cid, rid), "get"),
                 };
                 (

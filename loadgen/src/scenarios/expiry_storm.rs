@@ -79,10 +79,18 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
         price_cents: 1000,
         seats,
     };
-    let probe_course = inventory.create_course(course("probe", 1_000_000)).id;
+    let probe_course = inventory
+        .create_course(course("probe", 1_000_000))
+        .unsynced()
+        .id;
     let rss_before = memory_kib(pid, "VmRSS:").unwrap_or(0);
     let storm: Vec<Uuid> = (0..args.courses.max(1))
-        .map(|_| inventory.create_course(course("storm", per_course)).id)
+        .map(|_| {
+            inventory
+                .create_course(course("storm", per_course))
+                .unsynced()
+                .id
+        })
         .collect();
     let placing = Instant::now();
     for i in 0..args.holds {
@@ -90,11 +98,13 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
             student: format!("storm-{i}").into(),
             expected_price_cents: None,
         };
-        inventory.hold(
-            storm[(i % storm.len() as u64) as usize],
-            Uuid::new_v4(),
-            &request,
-        )?;
+        inventory
+            .hold(
+                storm[(i % storm.len() as u64) as usize],
+                Uuid::new_v4(),
+                &request,
+            )?
+            .unsynced();
     }
     let place_secs = placing.elapsed().as_secs_f64();
     let rss_after = memory_kib(pid, "VmRSS:").unwrap_or(0);

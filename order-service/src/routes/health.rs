@@ -13,8 +13,19 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/health/ready").get(ready));
 }
 
-async fn live() -> HttpResponse {
-    health_response(SERVICE_NAME, BTreeMap::new())
+/// Live unless the store failed a write: only a restart (which reloads the durable state) brings
+/// the service back then.
+async fn live(workflow: web::Data<Workflow>) -> HttpResponse {
+    health_response(SERVICE_NAME, storage_check(&workflow))
+}
+
+fn storage_check(workflow: &Workflow) -> BTreeMap<String, String> {
+    let status = if workflow.store().storage_healthy() {
+        "ok"
+    } else {
+        "failed"
+    };
+    BTreeMap::from([("storage".to_owned(), status.to_owned())])
 }
 
 async fn ready(workflow: web::Data<Workflow>) -> HttpResponse {
@@ -23,6 +34,7 @@ async fn ready(workflow: web::Data<Workflow>) -> HttpResponse {
     } else {
         "unreachable"
     };
-    let checks = BTreeMap::from([("course_service".to_owned(), course_service.to_owned())]);
+    let mut checks = storage_check(&workflow);
+    checks.insert("course_service".to_owned(), course_service.to_owned());
     health_response(SERVICE_NAME, checks)
 }

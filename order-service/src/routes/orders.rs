@@ -70,7 +70,10 @@ async fn idempotent(
             if answer.status == 503 {
                 workflow.store().forget_key(student, key);
             } else {
-                workflow.store().complete_key(student, key, answer.clone());
+                let recorded = workflow.store().complete_key(student, key, answer.clone());
+                if recorded.wait().await.is_err() {
+                    return reply::error(&ApiError::Storage);
+                }
             }
             answer
         }

@@ -3,17 +3,18 @@
 
 use crate::{
     error::ApiError,
-    orders::{AlreadyLive, StoredReply},
-    workflow::{Placed, Settlement},
+    orders::StoredReply,
+    workflow::{PlaceError, Placed, Settlement},
 };
 use actix_web::{HttpResponse, http::header};
 use shared_types::{ErrorCode, Order, OrderStatus, PROBLEM_CONTENT_TYPE};
 
 /// The answer to a placed order: 201 confirmed, 202 pending, the failure's problem otherwise.
-pub fn placed(outcome: Result<Placed, AlreadyLive>) -> StoredReply {
+pub fn placed(outcome: Result<Placed, PlaceError>) -> StoredReply {
     let Placed { order, settlement } = match outcome {
         Ok(placed) => placed,
-        Err(_existing) => return error(&ApiError::AlreadyEnrolled),
+        Err(PlaceError::AlreadyLive(_)) => return error(&ApiError::AlreadyEnrolled),
+        Err(PlaceError::Storage) => return error(&ApiError::Storage),
     };
     match order.status {
         OrderStatus::Confirmed => order_reply(201, &order),
@@ -46,7 +47,7 @@ pub fn placed(outcome: Result<Placed, AlreadyLive>) -> StoredReply {
 fn order_reply(status: u16, order: &Order) -> StoredReply {
     StoredReply {
         status,
-        body: serde_json::to_vec(order).unwrap_or_default(),
+        body: serde_json::to_string(order).unwrap_or_default(),
         problem: false,
         location: Some(format!("/api/orders/{}", order.id)),
         retry_after_secs: None,
@@ -57,7 +58,7 @@ pub fn error(e: &ApiError) -> StoredReply {
     let problem = e.problem();
     StoredReply {
         status: problem.status,
-        body: serde_json::to_vec(&problem).unwrap_or_default(),
+        body: serde_json::to_string(&problem).unwrap_or_default(),
         problem: true,
         location: None,
         retry_after_secs: e.retry_after_secs(),

@@ -20,8 +20,16 @@
 //! only to a pending order, so whichever of a late settlement and a cancellation comes second
 //! finds the order already final and leaves it alone.
 
+mod keys;
+mod persist;
+
+pub use keys::{Claim, StoredReply};
+pub use persist::OrderChange;
+
 use chrono::{DateTime, Utc};
 use dashmap::{DashMap, mapref::entry::Entry};
+use keys::KeyState;
+use service_kit::journal::{Journal, JournalError, Ticket};
 use shared_types::{CreateOrder, ErrorCode, Order, OrderStatus};
 use std::{
     collections::BTreeSet,
@@ -45,35 +53,6 @@ pub enum Finish {
     Cancelled,
 }
 
-/// A response kept for replay under an idempotency key.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct StoredReply {
-    pub status: u16,
-    pub body: Vec<u8>,
-    pub problem: bool,
-    pub location: Option<String>,
-    pub retry_after_secs: Option<u64>,
-}
-
-/// What an idempotency key says about a new request.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Claim {
-    /// First use: run the request, then `complete` or `forget` the key.
-    Fresh,
-    /// The same request already finished: answer this.
-    Replay(StoredReply),
-    /// The same request is still running.
-    InProgress,
-    /// The key was used with a different body.
-    Mismatch,
-}
-
-#[derive(Debug, Clone)]
-enum KeyState {
-    Running(CreateOrder),
-    Done(CreateOrder, StoredReply),
-}
-
 /// A cheap-to-clone handle on the store.
 #[derive(Debug, Clone, Default)]
 pub struct OrderStore {
@@ -87,12 +66,15 @@ struct Shared {
     by_student: DashMap<Arc<str>, BTreeSet<Uuid>>,
     pending: DashMap<Uuid, Lease>,
     keys: DashMap<(Arc<str>, String), KeyState>,
+    /// Where changes are made durable; `None` keeps the state in memory only.
+    journal: Option<Journal<OrderChange>>,
 }
 
 #[derive(Debug, Default)]
 struct Lease(AtomicBool);
 
 impl OrderStore {
+    /// An empty store kept in memory only.
     pub fn new() -> Self {
         OrderStore::default()
     }
@@ -104,7 +86,7 @@ impl OrderStore {
         student: &str,
         body: &CreateOrder,
         now: DateTime<Utc>,
-    ) -> Result<Order, AlreadyLive> {
+    ) -> Result<(Order, Ticket), AlreadyLive> {
         let student: Arc<str> = Arc::from(student);
         match self
             .shared
@@ -114,6 +96,7 @@ impl OrderStore {
             Entry::Occupied(entry) => Err(AlreadyLive(*entry.get())),
             Entry::Vacant(slot) => {
                 let order = new_order(&student, body, now);
+                let ticket = self.record(OrderChange::Order(order.clone()));
                 self.shared.orders.insert(order.id, order.clone());
                 self.shared
                     .pending
@@ -124,7 +107,7 @@ impl OrderStore {
                     .or_default()
                     .insert(order.id);
                 slot.insert(order.id);
-                Ok(order)
+                Ok((order, ticket))
             }
         }
     }
@@ -152,13 +135,15 @@ impl OrderStore {
             order.unit_price_cents = Some(unit_price_cents);
             order.currency = Some(currency.to_owned());
             order.updated_at = now;
+            // Not waited for: the final state, which carries the price too, is.
+            drop(self.record(OrderChange::Order(order.clone())));
         }
     }
 
     /// Moves the order to its final state if the status rules allow it; returns the order as it
-    /// stands afterwards either way.
-    pub fn finish(&self, id: Uuid, finish: Finish, now: DateTime<Utc>) -> Option<Order> {
-        let order = {
+    /// stands afterwards either way, and the ticket of its durable record.
+    pub fn finish(&self, id: Uuid, finish: Finish, now: DateTime<Utc>) -> Option<(Order, Ticket)> {
+        let (order, ticket) = {
             let mut order = self.shared.orders.get_mut(&id)?;
             let allowed = match finish {
                 Finish::Confirmed | Finish::Failed(_) => order.status == OrderStatus::Pending,
@@ -174,7 +159,12 @@ impl OrderStore {
                 };
                 order.updated_at = now;
             }
-            order.clone()
+            let ticket = if allowed {
+                self.record(OrderChange::Order(order.clone()))
+            } else {
+                Ticket::ready()
+            };
+            (order.clone(), ticket)
         };
         if order.status != OrderStatus::Pending {
             self.shared.pending.remove(&id);
@@ -183,7 +173,7 @@ impl OrderStore {
             let key = (Arc::from(order.student_id.as_str()), order.course_id);
             self.shared.live.remove_if(&key, |_, live| *live == id);
         }
-        Some(order)
+        Some((order, ticket))
     }
 
     /// Pending orders nobody is working on.
@@ -253,39 +243,29 @@ impl OrderStore {
         let more = matching.next().is_some();
         (page, more)
     }
+}
 
-    /// Looks up an idempotency key for `student` and, on first use, marks it running.
-    pub fn claim_key(&self, student: &str, key: &str, body: &CreateOrder) -> Claim {
-        match self.shared.keys.entry((Arc::from(student), key.to_owned())) {
-            Entry::Vacant(slot) => {
-                slot.insert(KeyState::Running(body.clone()));
-                Claim::Fresh
-            }
-            Entry::Occupied(entry) => match entry.get() {
-                KeyState::Running(first) if first == body => Claim::InProgress,
-                KeyState::Done(first, reply) if first == body => Claim::Replay(reply.clone()),
-                _ => Claim::Mismatch,
-            },
+impl OrderStore {
+    /// Hands a change to the journal. Called while the change's map entry is locked, so changes
+    /// of one order reach the journal in the order they were made.
+    fn record(&self, change: OrderChange) -> Ticket {
+        match &self.shared.journal {
+            Some(journal) => journal.append(vec![change]),
+            None => Ticket::ready(),
         }
     }
 
-    /// Stores the response of a key's request for replay.
-    pub fn complete_key(&self, student: &str, key: &str, reply: StoredReply) {
-        if let Some(mut state) = self
-            .shared
-            .keys
-            .get_mut(&(Arc::from(student), key.to_owned()))
-            && let KeyState::Running(body) = &*state
-        {
-            *state = KeyState::Done(body.clone(), reply);
-        }
+    /// False once the store has failed a write (the service must be restarted).
+    pub fn storage_healthy(&self) -> bool {
+        self.shared.journal.as_ref().is_none_or(Journal::healthy)
     }
 
-    /// Forgets a key whose request changed nothing, so that a retry runs again.
-    pub fn forget_key(&self, student: &str, key: &str) {
-        self.shared
-            .keys
-            .remove(&(Arc::from(student), key.to_owned()));
+    /// Resolves once every change made so far is durable.
+    pub async fn flush(&self) -> Result<(), JournalError> {
+        match &self.shared.journal {
+            Some(journal) => journal.flush().wait().await,
+            None => Ok(()),
+        }
     }
 }
 

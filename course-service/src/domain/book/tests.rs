@@ -1,7 +1,8 @@
 //! Unit tests of one course's ledger: every reserve outcome, tombstones, lazy expiry and capacity.
 
-use super::{
-    BookError, CourseBook, HoldRequest, NewCourse, Status, TransitionError,
+use super::{BookError, CourseBook, HoldRequest};
+use crate::domain::{
+    NewCourse, Status, TransitionError,
     course::{CourseDetails, Currency},
 };
 use chrono::{DateTime, TimeDelta, Utc};

@@ -9,6 +9,12 @@
 //! Holds lapse lazily as well as by sweep: any operation that touches a reservation first
 //! expires it if its time is up, so no caller ever sees a lapsed hold as usable.
 
+mod persist;
+#[cfg(test)]
+mod tests;
+
+pub use persist::BookChanges;
+
 use super::{
     CourseId, ReservationId,
     course::{CourseDetails, NewCourse},
@@ -90,6 +96,10 @@ pub struct CourseBook {
     reservations: FastMap<ReservationId, Reservation>,
     /// The one live (held or confirmed) reservation of each student.
     live_by_student: FastMap<Arc<str>, ReservationId>,
+    /// Reservations changed since the inventory last took the changes, to be made durable.
+    changed: Vec<ReservationId>,
+    /// Whether the course's own attributes changed since then.
+    course_changed: bool,
 }
 
 impl CourseBook {
@@ -105,6 +115,8 @@ impl CourseBook {
             updated_at: now,
             reservations: FastMap::default(),
             live_by_student: FastMap::default(),
+            changed: Vec::new(),
+            course_changed: true,
         }
     }
 
@@ -165,6 +177,7 @@ impl CourseBook {
         self.live_by_student
             .insert(Arc::clone(&request.student), id);
         self.reservations.insert(id, reservation.clone());
+        self.changed.push(id);
         Ok(Held {
             reservation,
             created: true,
@@ -202,6 +215,7 @@ impl CourseBook {
         if !self.reservations.contains_key(&id) {
             let tombstone = Reservation::tombstone((self.price_cents, self.details.currency), now);
             self.reservations.insert(id, tombstone.clone());
+            self.changed.push(id);
             return Ok(tombstone);
         }
         self.transition(id, now, |r| r.cancel(now))
@@ -229,6 +243,7 @@ impl CourseBook {
         self.check_owner(owner)?;
         self.price_cents = price_cents;
         self.updated_at = now;
+        self.course_changed = true;
         Ok(self.snapshot())
     }
 
@@ -245,6 +260,7 @@ impl CourseBook {
         }
         self.seats_total = total;
         self.updated_at = now;
+        self.course_changed = true;
         Ok(self.snapshot())
     }
 
@@ -339,6 +355,7 @@ impl CourseBook {
             SeatEffect::HeldToAvailable => self.seats_held -= 1,
             SeatEffect::SoldToAvailable => self.seats_sold -= 1,
         }
+        self.changed.push(id);
         // One lookup in the common case: remove, and put back in the rare case that the student
         // already holds another reservation of this course.
         if !live

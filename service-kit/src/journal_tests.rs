@@ -1,0 +1,147 @@
+//! Tests of the store and its journal.
+
+use crate::journal::{Change, Put, Store, StoreError};
+
+#[derive(Debug, Clone)]
+struct Set(&'static str, String, Option<String>);
+
+impl Change for Set {
+    fn encode(&self, out: &mut Vec<Put>) {
+        out.push(Put {
+            table: self.0,
+            key: self.1.clone().into_bytes(),
+            value: self.2.clone().map(String::into_bytes),
+        });
+    }
+}
+
+fn rows(store: &Store, table: &'static str) -> Vec<(String, String)> {
+    store
+        .read_all(table)
+        .expect("read")
+        .into_iter()
+        .map(|(k, v)| {
+            (
+                String::from_utf8(k).expect("utf8"),
+                String::from_utf8(v).expect("utf8"),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn acknowledged_changes_are_there_after_reopening() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = Store::open(dir.path(), "t.redb")
+        .expect("open")
+        .into_journal::<Set>();
+    journal
+        .append(vec![
+            Set("a", "k1".into(), Some("v1".into())),
+            Set("b", "k2".into(), Some("v2".into())),
+        ])
+        .wait()
+        .await
+        .expect("durable");
+    journal
+        .append(vec![Set("a", "k1".into(), Some("v1b".into()))])
+        .wait()
+        .await
+        .expect("durable");
+    journal
+        .append(vec![Set("b", "k2".into(), None)])
+        .wait()
+        .await
+        .expect("durable");
+    journal.close();
+    let store = Store::open(dir.path(), "t.redb").expect("reopen");
+    assert_eq!(rows(&store, "a"), vec![("k1".to_owned(), "v1b".to_owned())]);
+    assert!(rows(&store, "b").is_empty());
+    assert!(rows(&store, "never-written").is_empty());
+}
+
+#[tokio::test]
+async fn concurrent_appends_share_commits_and_keep_their_order() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = std::sync::Arc::new(
+        Store::open(dir.path(), "t.redb")
+            .expect("open")
+            .into_journal::<Set>(),
+    );
+    let tickets: Vec<_> = (0..2000)
+        .map(|i| journal.append(vec![Set("n", "last".into(), Some(format!("{i:05}")))]))
+        .collect();
+    for ticket in tickets {
+        ticket.wait().await.expect("durable");
+    }
+    let commits = journal
+        .stats()
+        .commits
+        .load(std::sync::atomic::Ordering::Relaxed);
+    assert!(commits < 2000, "{commits} commits for 2000 appends");
+    drop(journal);
+    let store = Store::open(dir.path(), "t.redb").expect("reopen");
+    assert_eq!(
+        rows(&store, "n"),
+        vec![("last".to_owned(), "01999".to_owned())],
+        "the last append wins"
+    );
+}
+
+#[test]
+fn a_file_that_is_not_a_store_is_refused_and_left_untouched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("t.redb");
+    std::fs::write(&path, b"definitely not a database, but somebody's data").expect("write");
+    let err = Store::open(dir.path(), "t.redb").expect_err("refused");
+    assert!(matches!(err, StoreError::Open { .. }), "{err}");
+    assert_eq!(
+        std::fs::read(&path).expect("read"),
+        b"definitely not a database, but somebody's data"
+    );
+}
+
+#[test]
+fn a_store_with_a_newer_schema_is_refused() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("t.redb");
+    {
+        let db = redb::Database::create(&path).expect("create");
+        let write = db.begin_write().expect("write");
+        write
+            .open_table(redb::TableDefinition::<&str, u64>::new("meta"))
+            .expect("meta")
+            .insert("schema_version", 99)
+            .expect("insert");
+        write.commit().expect("commit");
+    }
+    let err = Store::open(dir.path(), "t.redb").expect_err("refused");
+    assert!(
+        matches!(err, StoreError::NewerSchema { found: 99, .. }),
+        "{err}"
+    );
+    assert!(err.to_string().contains("newer"));
+}
+
+#[cfg(unix)]
+#[test]
+fn an_unwritable_data_directory_is_refused_with_its_path() {
+    use std::os::unix::fs::PermissionsExt;
+    if nix_is_root() {
+        return; // root may write anywhere; the permission check cannot be exercised as root
+    }
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o500)).expect("chmod");
+    let err = Store::open(&dir.path().join("sub"), "t.redb").expect_err("refused");
+    assert!(err.to_string().contains("sub"), "{err}");
+}
+
+#[cfg(unix)]
+fn nix_is_root() -> bool {
+    std::fs::read_to_string("/proc/self/status")
+        .map(|s| {
+            s.lines()
+                .any(|l| l.starts_with("Uid:") && l.split_whitespace().nth(1) == Some("0"))
+        })
+        .unwrap_or(false)
+}
