@@ -182,31 +182,37 @@ impl Workflow {
         Ok(Placed { order, settlement })
     }
 
-    /// One reconciliation attempt for a pending order: find out and settle if possible.
-    pub async fn reconcile(&self, id: Uuid) -> Settlement {
+    /// One reconciliation attempt for an order with work left: finish its cancellation if one
+    /// was asked for, otherwise find out how its saga ended and settle it if possible.
+    pub async fn reconcile(&self, id: Uuid) {
         if !self.store.try_lease(id) {
-            return Settlement::Unsettled;
+            return;
         }
         let _lease = LeaseGuard {
             store: self.store.clone(),
             id,
         };
-        let Some(order) = self
-            .store
-            .get(id)
-            .filter(|o| o.status == OrderStatus::Pending)
-        else {
-            return Settlement::Unsettled;
+        let Some(order) = self.store.get(id) else {
+            return;
         };
-        let ctx = call_context(&order, &format!("reconcile-{}", Uuid::now_v7()));
-        let settlement = self.find_out(id, &ctx).await;
+        let request_id = format!("reconcile-{}", Uuid::now_v7());
+        if self.store.cancel_requested(id) {
+            if let Err(e) = self.complete_cancel(&order, &request_id).await {
+                tracing::warn!(error = %e, order_id = %id, "cancellation not finished yet");
+            }
+            return;
+        }
+        if order.status != OrderStatus::Pending {
+            return;
+        }
+        let settlement = self.find_out(id, &call_context(&order, &request_id)).await;
         if let Err(e) = self.apply(id, &settlement).await {
             tracing::error!(error = %e, order_id = %id, "could not record a settled order");
         }
-        settlement
     }
 
-    /// Cancels a student's order and gives its seat back.
+    /// Cancels a student's order and gives its seat back. The cancellation is recorded durably
+    /// first, so that if the service stops before the seat is back, the reconciler finishes it.
     pub async fn cancel(
         &self,
         student: &str,
@@ -222,11 +228,30 @@ impl Workflow {
             OrderStatus::Failed => return Err(CancelError::NotCancellable),
             _ => {}
         }
-        let ctx = call_context(&order, request_id);
-        self.return_seat(&ctx).await?;
+        let Some((order, recorded, leased)) = self.store.request_cancel(id) else {
+            // It became final meanwhile.
+            return match self.store.get(id).map(|o| (o.status, o)) {
+                Some((OrderStatus::Cancelled, o)) => Ok(o),
+                _ => Err(CancelError::NotCancellable),
+            };
+        };
+        recorded
+            .wait()
+            .await
+            .map_err(|_| CancelError::Unavailable)?;
+        let _lease = leased.then(|| LeaseGuard {
+            store: self.store.clone(),
+            id,
+        });
+        self.complete_cancel(&order, request_id).await
+    }
+
+    /// Gives the order's seat back and records the order cancelled.
+    async fn complete_cancel(&self, order: &Order, request_id: &str) -> Result<Order, CancelError> {
+        self.return_seat(&call_context(order, request_id)).await?;
         let (order, recorded) = self
             .store
-            .finish(id, Finish::Cancelled, now())
+            .finish(order.id, Finish::Cancelled, now())
             .ok_or(CancelError::NotFound)?;
         recorded
             .wait()

@@ -1,7 +1,9 @@
 //! Test support for end-to-end tests: a [`TestCluster`] of both services in one process on free
-//! ports, optionally with a [`FaultProxy`] between order-service and course-service.
+//! ports, optionally with a [`FaultProxy`] between order-service and course-service; and the
+//! service binaries as child processes ([`procs`]) for restart and crash tests.
 
 pub mod cluster;
+pub mod procs;
 pub mod proxy;
 
 pub use cluster::{ClusterOptions, Reply, TestCluster};

@@ -5,20 +5,24 @@
 //! - `live`: the one live (pending or confirmed) order of each student for each course, which is
 //!   how concurrent duplicate orders end with exactly one success;
 //! - each student's order ids in creation order, for listing newest first;
-//! - `pending`: the orders still to settle, each with a lease so that the request that created an
-//!   order and the background reconciler never work on it at the same time;
+//! - `work`: the orders with work left (pending, or a cancellation asked for and not finished),
+//!   each with a lease so that the request working on an order and the background reconciler never
+//!   work on it at the same time;
 //! - idempotency records: `(student, Idempotency-Key)` to the request body and, once finished, the
 //!   response to replay.
 //!
 //! # Locks
-//! All maps are DashMaps. The only nesting is `begin`, which holds the student's `live` entry
-//! while it inserts the new order into the other maps; no code path takes a `live` entry while
-//! holding any other entry, so the nesting cannot deadlock. Nothing here awaits or does I/O.
+//! All maps are DashMaps. Entries are taken in one order only: `live`, then `orders`, then `work`
+//! (`begin` holds the student's `live` entry while it adds the order; a change to an order reads
+//! or sets its `work` entry while holding the order's entry, so the journal record carries both).
+//! Nothing here awaits or does I/O; changes reach the journal while their entry is held.
 //!
 //! # Status rules
 //! `pending -> confirmed | failed | cancelled`, `confirmed -> cancelled`. A settlement applies
 //! only to a pending order, so whichever of a late settlement and a cancellation comes second
-//! finds the order already final and leaves it alone.
+//! finds the order already final and leaves it alone. A cancellation is recorded as asked for
+//! (durably) before the seat is given back, so a crash in between leaves work the reconciler
+//! finishes, never a confirmed order without its seat.
 
 mod keys;
 mod persist;
@@ -64,14 +68,27 @@ struct Shared {
     orders: DashMap<Uuid, Order>,
     live: DashMap<(Arc<str>, Uuid), Uuid>,
     by_student: DashMap<Arc<str>, BTreeSet<Uuid>>,
-    pending: DashMap<Uuid, Lease>,
+    work: DashMap<Uuid, Work>,
     keys: DashMap<(Arc<str>, String), KeyState>,
     /// Where changes are made durable; `None` keeps the state in memory only.
     journal: Option<Journal<OrderChange>>,
 }
 
+/// Work left on an order: whether someone is on it, and whether its cancellation was asked for.
 #[derive(Debug, Default)]
-struct Lease(AtomicBool);
+struct Work {
+    leased: AtomicBool,
+    cancel: AtomicBool,
+}
+
+impl Work {
+    fn new(leased: bool, cancel: bool) -> Self {
+        Work {
+            leased: AtomicBool::new(leased),
+            cancel: AtomicBool::new(cancel),
+        }
+    }
+}
 
 impl OrderStore {
     /// An empty store kept in memory only.
@@ -96,11 +113,9 @@ impl OrderStore {
             Entry::Occupied(entry) => Err(AlreadyLive(*entry.get())),
             Entry::Vacant(slot) => {
                 let order = new_order(&student, body, now);
-                let ticket = self.record(OrderChange::Order(order.clone()));
+                let ticket = self.record(OrderChange::Order(order.clone(), false));
                 self.shared.orders.insert(order.id, order.clone());
-                self.shared
-                    .pending
-                    .insert(order.id, Lease(AtomicBool::new(true)));
+                self.shared.work.insert(order.id, Work::new(true, false));
                 self.shared
                     .by_student
                     .entry(student)
@@ -136,14 +151,14 @@ impl OrderStore {
             order.currency = Some(currency.to_owned());
             order.updated_at = now;
             // Not waited for: the final state, which carries the price too, is.
-            drop(self.record(OrderChange::Order(order.clone())));
+            drop(self.record(OrderChange::Order(order.clone(), self.cancel_requested(id))));
         }
     }
 
     /// Moves the order to its final state if the status rules allow it; returns the order as it
     /// stands afterwards either way, and the ticket of its durable record.
     pub fn finish(&self, id: Uuid, finish: Finish, now: DateTime<Utc>) -> Option<(Order, Ticket)> {
-        let (order, ticket) = {
+        let (order, cancel, ticket) = {
             let mut order = self.shared.orders.get_mut(&id)?;
             let allowed = match finish {
                 Finish::Confirmed | Finish::Failed(_) => order.status == OrderStatus::Pending,
@@ -151,6 +166,8 @@ impl OrderStore {
                     matches!(order.status, OrderStatus::Pending | OrderStatus::Confirmed)
                 }
             };
+            let cancel = self.cancel_requested(id) && finish != Finish::Cancelled;
+            let mut ticket = Ticket::ready();
             if allowed {
                 (order.status, order.failure_code) = match finish {
                     Finish::Confirmed => (OrderStatus::Confirmed, None),
@@ -158,16 +175,14 @@ impl OrderStore {
                     Finish::Cancelled => (OrderStatus::Cancelled, order.failure_code),
                 };
                 order.updated_at = now;
+                ticket = self.record(OrderChange::Order(order.clone(), cancel));
             }
-            let ticket = if allowed {
-                self.record(OrderChange::Order(order.clone()))
-            } else {
-                Ticket::ready()
-            };
-            (order.clone(), ticket)
+            (order.clone(), cancel, ticket)
         };
-        if order.status != OrderStatus::Pending {
-            self.shared.pending.remove(&id);
+        let work_left = order.status == OrderStatus::Pending
+            || (cancel && order.status == OrderStatus::Confirmed);
+        if !work_left {
+            self.shared.work.remove(&id);
         }
         if matches!(order.status, OrderStatus::Failed | OrderStatus::Cancelled) {
             let key = (Arc::from(order.student_id.as_str()), order.course_id);
@@ -176,12 +191,46 @@ impl OrderStore {
         Some((order, ticket))
     }
 
-    /// Pending orders nobody is working on.
+    /// Records, durably, that the order's cancellation was asked for, before its seat is given
+    /// back. Returns the order and the record's ticket, and whether the caller now holds the
+    /// order's lease (false when a request placing it still does); `None` when the order is already
+    /// final.
+    pub fn request_cancel(&self, id: Uuid) -> Option<(Order, Ticket, bool)> {
+        let order = self.shared.orders.get(&id)?;
+        if !matches!(order.status, OrderStatus::Pending | OrderStatus::Confirmed) {
+            return None;
+        }
+        let leased = match self.shared.work.entry(id) {
+            Entry::Occupied(work) => {
+                work.get().cancel.store(true, Ordering::Release);
+                work.get()
+                    .leased
+                    .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
+                    .is_ok()
+            }
+            Entry::Vacant(slot) => {
+                slot.insert(Work::new(true, true));
+                true
+            }
+        };
+        let ticket = self.record(OrderChange::Order(order.clone(), true));
+        Some((order.clone(), ticket, leased))
+    }
+
+    /// Whether the order's cancellation was asked for and is not finished.
+    pub fn cancel_requested(&self, id: Uuid) -> bool {
+        self.shared
+            .work
+            .get(&id)
+            .is_some_and(|w| w.cancel.load(Ordering::Acquire))
+    }
+
+    /// Orders with work left that nobody is working on.
     pub fn unleased_pending(&self) -> Vec<Uuid> {
         self.shared
-            .pending
+            .work
             .iter()
-            .filter(|e| !e.value().0.load(Ordering::Acquire))
+            .filter(|e| !e.value().leased.load(Ordering::Acquire))
             .map(|e| *e.key())
             .collect()
     }
@@ -195,24 +244,23 @@ impl OrderStore {
             .collect()
     }
 
-    /// Number of orders still pending.
+    /// Number of orders with work left (pending, or being cancelled).
     pub fn pending_count(&self) -> usize {
-        self.shared.pending.len()
+        self.shared.work.len()
     }
 
-    /// Takes the lease of a pending order; false when it is taken or the order is settled.
+    /// Takes the lease of an order with work left; false when it is taken or nothing is left.
     pub fn try_lease(&self, id: Uuid) -> bool {
-        self.shared.pending.get(&id).is_some_and(|lease| {
-            lease
-                .0
+        self.shared.work.get(&id).is_some_and(|w| {
+            w.leased
                 .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
                 .is_ok()
         })
     }
 
     pub fn release_lease(&self, id: Uuid) {
-        if let Some(lease) = self.shared.pending.get(&id) {
-            lease.0.store(false, Ordering::Release);
+        if let Some(work) = self.shared.work.get(&id) {
+            work.leased.store(false, Ordering::Release);
         }
     }
 

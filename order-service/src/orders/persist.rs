@@ -1,13 +1,14 @@
 //! order-service's durable records: orders (keyed by id) and finished idempotency keys (keyed by
-//! student and key), as JSON, and rebuilding the store from them at start-up. Orders still pending
-//! come back unleased, so the reconciler settles them.
+//! student and key), as JSON, and rebuilding the store from them at start-up. Orders still pending,
+//! or whose cancellation was asked for and not finished, come back as unleased work, so the
+//! reconciler finishes them.
 
-use super::{KeyState, Lease, OrderStore, Shared, StoredReply};
+use super::{KeyState, OrderStore, Shared, StoredReply, Work};
 use anyhow::Context;
 use serde::{Deserialize, Serialize};
 use service_kit::journal::{Change, Put, Store};
 use shared_types::{CreateOrder, Order, OrderStatus};
-use std::sync::{Arc, atomic::AtomicBool};
+use std::sync::Arc;
 
 const ORDERS: &str = "orders";
 const KEYS: &str = "idempotency_keys";
@@ -15,13 +16,22 @@ const KEYS: &str = "idempotency_keys";
 /// One change to make durable.
 #[derive(Debug)]
 pub enum OrderChange {
-    Order(Order),
+    /// The order as it stands, and whether its cancellation was asked for and is not finished.
+    Order(Order, bool),
     Key {
         student: String,
         key: String,
         body: CreateOrder,
         reply: StoredReply,
     },
+}
+
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredOrder {
+    #[serde(flatten)]
+    order: Order,
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    cancel_requested: bool,
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -40,14 +50,20 @@ fn key_of(student: &str, key: &str) -> Vec<u8> {
 impl Change for OrderChange {
     fn encode(&self, out: &mut Vec<Put>) {
         let put = match self {
-            OrderChange::Order(order) => Put {
-                table: ORDERS,
-                key: order.id.as_bytes().to_vec(),
-                value: Some(
-                    serde_json::to_vec(order)
-                        .unwrap_or_else(|e| unreachable!("orders serialize: {e}")),
-                ),
-            },
+            OrderChange::Order(order, cancel_requested) => {
+                let stored = StoredOrder {
+                    order: order.clone(),
+                    cancel_requested: *cancel_requested,
+                };
+                Put {
+                    table: ORDERS,
+                    key: order.id.as_bytes().to_vec(),
+                    value: Some(
+                        serde_json::to_vec(&stored)
+                            .unwrap_or_else(|e| unreachable!("orders serialize: {e}")),
+                    ),
+                }
+            }
             OrderChange::Key {
                 student,
                 key,
@@ -79,7 +95,10 @@ impl OrderStore {
     pub fn restore(store: Store) -> anyhow::Result<OrderStore> {
         let shared = Shared::default();
         for (key, value) in store.read_all(ORDERS)? {
-            let order: Order = serde_json::from_slice(&value)
+            let StoredOrder {
+                order,
+                cancel_requested,
+            } = serde_json::from_slice(&value)
                 .with_context(|| format!("unreadable order under key {key:02x?}"))?;
             let student: Arc<str> = Arc::from(order.student_id.as_str());
             if matches!(order.status, OrderStatus::Pending | OrderStatus::Confirmed)
@@ -93,10 +112,11 @@ impl OrderStore {
                     order.id
                 );
             }
-            if order.status == OrderStatus::Pending {
+            let cancelling = cancel_requested && order.status == OrderStatus::Confirmed;
+            if order.status == OrderStatus::Pending || cancelling {
                 shared
-                    .pending
-                    .insert(order.id, Lease(AtomicBool::new(false)));
+                    .work
+                    .insert(order.id, Work::new(false, cancel_requested));
             }
             shared
                 .by_student

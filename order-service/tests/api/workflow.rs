@@ -207,7 +207,7 @@ async fn cancelling_a_confirmed_order_releases_its_seat() {
 }
 
 #[tokio::test]
-async fn cancelling_while_course_service_is_down_changes_nothing() {
+async fn a_cancellation_course_service_could_not_take_is_finished_by_the_reconciler() {
     let (workflow, fake) = setup(1);
     let placed = workflow.place("s1", &body(), "r").await.expect("placed");
     fake.script(Op::Cancel, [Step::Fail(CourseError::NotDelivered)]);
@@ -223,6 +223,20 @@ async fn cancelling_while_course_service_is_down_changes_nothing() {
         fake.status_of(placed.order.reservation_id),
         Some(ReservationStatus::Confirmed)
     );
+    assert!(
+        workflow.store().cancel_requested(placed.order.id),
+        "the request is remembered"
+    );
+    assert_eq!(order_service::reconciler::run_once(&workflow).await, 1);
+    assert_eq!(
+        workflow.store().get(placed.order.id).map(|o| o.status),
+        Some(OrderStatus::Cancelled)
+    );
+    assert_eq!(
+        fake.status_of(placed.order.reservation_id),
+        Some(ReservationStatus::Released)
+    );
+    assert_eq!(workflow.store().pending_count(), 0);
 }
 
 #[tokio::test]
