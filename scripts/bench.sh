@@ -20,11 +20,14 @@ run() {
   done
 }
 
-run reserve-hot-64       reserve -c 64 -d 10
-run reserve-hot-hold-64  reserve -c 64 -d 10 --hold-only
-run reserve-many-64      reserve -c 64 -d 10 --courses 100
-run orders-64            orders -c 64 -d 10
-run orders-1             orders -c 1 -d 10
-run flash-sale           flash-sale --seats 100 --students 1000 -c 64
+run reserve-hot-64       reserve -c 64 -d 10 --storage memory
+run reserve-hot-hold-64  reserve -c 64 -d 10 --hold-only --storage memory
+run reserve-many-64      reserve -c 64 -d 10 --courses 100 --storage memory
+run orders-64            orders -c 64 -d 10 --storage memory
+run orders-1             orders -c 1 -d 10 --storage memory
+run flash-sale           flash-sale --seats 100 --students 1000 -c 64 --storage memory
+run durable-reserve-hot-hold-64  reserve -c 64 -d 10 --hold-only --storage embedded
+run durable-orders-64            orders -c 64 -d 10 --storage embedded
+run durable-orders-1             orders -c 1 -d 10 --storage embedded
 run expiry-storm         expiry-storm --holds 1000000 -c 64 -d 5
 python3 scripts/bench_summary.py "$out"

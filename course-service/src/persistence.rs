@@ -2,7 +2,9 @@
 //! read back into ledgers at start-up.
 //!
 //! Two tables, JSON values (readable with any redb tool, and tolerant of added fields):
-//! `courses` keyed by course id, `reservations` keyed by course id followed by reservation id.
+//! `courses` keyed by course id, `reservations` keyed by reservation id followed by course id
+//! (reservation ids are unique only within a course). Callers choose time-ordered (v7) ids, so new
+//! reservations land at the end of the tree: each commit rewrites a few pages, not one per course.
 //! Counters are not stored: they are recomputed from reservation statuses when a ledger is
 //! restored.
 
@@ -104,7 +106,7 @@ impl Change for CourseChange {
                 };
                 (
                     RESERVATIONS,
-                    [course.as_bytes().as_slice(), id.as_bytes()].concat(),
+                    [id.as_bytes().as_slice(), course.as_bytes()].concat(),
                     serde_json::to_vec(&stored),
                 )
             }

@@ -12,8 +12,8 @@ use crate::{
 use anyhow::Context;
 use service_kit::journal::{StorageMode, Store};
 
-/// The store's file name under DATA_DIR.
-pub const STORE_FILE: &str = "course-service.redb";
+/// The store's directory under DATA_DIR.
+pub const STORE_DIR: &str = "course-service";
 use actix_web::{dev::Server, web};
 use service_kit::{TokenKeys, server};
 use std::sync::Arc;
@@ -101,7 +101,7 @@ async fn open_inventory(
         tracing::warn!("STORAGE=memory: courses and holds are lost when the service stops");
         return Ok(Inventory::new(clock, ttl));
     }
-    let store = Store::open(&config.data_dir, STORE_FILE).context("refusing to start")?;
+    let store = Store::open(&config.data_dir, STORE_DIR).context("refusing to start")?;
     let path = std::path::absolute(store.path()).unwrap_or_else(|_| store.path().to_owned());
     let books = persistence::load(&store)
         .with_context(|| format!("refusing to start: cannot load {}", path.display()))?;

@@ -31,7 +31,11 @@ pub struct TargetArgs {
     /// Pid of a running order-service, to report its CPU and memory.
     #[arg(long)]
     pub order_pid: Option<u32>,
-    /// Extra environment for services started here, e.g. `--service-env STORAGE=memory`.
+    /// Where services started here keep their state: `embedded` (a fresh directory under the
+    /// system's temp dir, removed afterwards) or `memory`.
+    #[arg(long, default_value = "embedded")]
+    pub storage: String,
+    /// Extra environment for services started here, e.g. `--service-env RUST_LOG=info`.
     #[arg(long = "service-env", value_parser = parse_env)]
     pub service_env: Vec<(String, String)>,
 }
@@ -51,6 +55,7 @@ pub struct Target {
     /// (name, pid) of each service whose usage is reported.
     pub processes: Vec<(String, u32)>,
     children: Vec<Child>,
+    data_dir: Option<PathBuf>,
 }
 
 impl Target {
@@ -72,7 +77,16 @@ impl Target {
             keys,
             processes: vec![],
             children: vec![],
+            data_dir: None,
         };
+        let mut env = vec![("STORAGE".to_owned(), args.storage.clone())];
+        if args.storage != "memory" {
+            let dir =
+                std::env::temp_dir().join(format!("loadgen-{}", uuid::Uuid::new_v4().simple()));
+            env.push(("DATA_DIR".to_owned(), dir.display().to_string()));
+            target.data_dir = Some(dir);
+        }
+        env.extend(args.service_env.iter().cloned());
         target.course = match &args.course_url {
             Some(url) => {
                 if let Some(pid) = args.course_pid {
@@ -80,11 +94,7 @@ impl Target {
                 }
                 addr(url)?
             }
-            None => {
-                target
-                    .spawn("course-service", &secret, &args.service_env, &[])
-                    .await?
-            }
+            None => target.spawn("course-service", &secret, &env, &[]).await?,
         };
         if with_orders {
             let course_url = format!("http://{}", target.course);
@@ -96,9 +106,9 @@ impl Target {
                     addr(url)?
                 }
                 None => {
-                    let env = [("COURSE_SERVICE_URL".to_owned(), course_url)];
+                    let course = [("COURSE_SERVICE_URL".to_owned(), course_url)];
                     target
-                        .spawn("order-service", &secret, &args.service_env, &env)
+                        .spawn("order-service", &secret, &env, &course)
                         .await?
                 }
             });
@@ -152,6 +162,9 @@ impl Drop for Target {
         for child in &mut self.children {
             let _ = child.kill();
             let _ = child.wait();
+        }
+        if let Some(dir) = &self.data_dir {
+            let _ = std::fs::remove_dir_all(dir);
         }
     }
 }

@@ -45,7 +45,7 @@ pub struct Config {
     /// Where state is kept: `embedded` (on disk under DATA_DIR) or `memory` (lost on restart).
     #[arg(long, env = "STORAGE", value_enum, default_value = "embedded")]
     pub storage: StorageMode,
-    /// Directory of the embedded store (file `order-service.redb`).
+    /// Directory of the embedded store (kept in its subdirectory `order-service`).
     #[arg(long, env = "DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
     /// Log line format.

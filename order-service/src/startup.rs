@@ -17,8 +17,8 @@ use service_kit::{
     server,
 };
 
-/// The store's file name under DATA_DIR.
-pub const STORE_FILE: &str = "order-service.redb";
+/// The store's directory under DATA_DIR.
+pub const STORE_DIR: &str = "order-service";
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 
@@ -106,7 +106,7 @@ fn open_store(config: &Config) -> anyhow::Result<OrderStore> {
         tracing::warn!("STORAGE=memory: orders are lost when the service stops");
         return Ok(OrderStore::new());
     }
-    let store = Store::open(&config.data_dir, STORE_FILE).context("refusing to start")?;
+    let store = Store::open(&config.data_dir, STORE_DIR).context("refusing to start")?;
     let path = std::path::absolute(store.path()).unwrap_or_else(|_| store.path().to_owned());
     let orders = OrderStore::restore(store)
         .with_context(|| format!("refusing to start: cannot load {}", path.display()))?;

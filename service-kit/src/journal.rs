@@ -1,16 +1,18 @@
-//! Durable state on local disk: a redb file per service, written through a group-commit journal.
+//! Durable state on local disk: a fjall store per service, written through a group-commit journal.
 //!
-//! # Why redb
-//! An embedded, ACID, crash-safe key-value store in pure Rust (copy-on-write B-trees, checksummed
-//! commits): no C toolchain, no server, and a stable file format. The services keep their state in
-//! memory and only need the durable copy to be written in order and read back whole at start-up,
-//! which is exactly what a transactional key-value store gives; SQLite's query engine would go
-//! unused.
+//! # Why fjall
+//! An embedded, crash-safe, transactional key-value store in pure Rust (no C toolchain, no
+//! server), built as a log-structured merge tree: a write batch is appended to its journal and made
+//! durable with one `fdatasync`, so a commit costs one sequential write whatever keys it touches.
+//! The services keep their state in memory and only need every change made durable, in order, and
+//! read back whole at start-up; they never query the store, so a write-optimised store fits better
+//! than a B-tree one. (redb was measured first: its copy-on-write commits wrote about twenty pages
+//! and synced twice per commit, and durable orders ran at under half the in-memory rate.)
 //!
 //! # Group commit
 //! A request appends its changes with [`Journal::append`] and waits on the returned [`Ticket`]
-//! before answering. One writer thread takes everything appended since its last commit, applies it
-//! in one write transaction and commits it with one fsync ([`Durability::Immediate`]), then
+//! before answering. One writer thread takes everything appended since its last commit, writes it
+//! as one atomic batch and syncs it to disk ([`PersistMode::SyncAll`]), then
 //! releases every ticket of the batch. Under load, batches grow by themselves, so durable
 //! throughput stays close to in-memory throughput. Changes are applied in append order; callers
 //! append while holding the lock that orders the change, so disk order matches memory order.
@@ -20,12 +22,12 @@
 //! all later changes: memory may now hold changes the disk does not, so the service reports itself
 //! not live and must be restarted, which reloads the durable state.
 
-use redb::{Database, Durability, ReadableDatabase, ReadableTable, TableDefinition};
+use fjall::{Database, Keyspace, KeyspaceCreateOptions, PersistMode};
 use std::{
     collections::HashMap,
     path::{Path, PathBuf},
     sync::{
-        Arc,
+        Arc, Mutex,
         atomic::{AtomicBool, AtomicU64, Ordering},
         mpsc,
     },
@@ -45,8 +47,8 @@ pub enum StorageMode {
 /// The schema this build writes and understands.
 pub const SCHEMA_VERSION: u64 = 1;
 
-const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
-type Table = TableDefinition<'static, &'static [u8], &'static [u8]>;
+const META: &str = "meta";
+const SCHEMA_KEY: &[u8] = b"schema_version";
 
 /// A key and its value, as stored.
 pub type Row = (Vec<u8>, Vec<u8>);
@@ -73,12 +75,9 @@ pub enum StoreError {
         source: std::io::Error,
     },
     #[error(
-        "cannot open the store {path}: {source} (the file is left untouched; fix or move it, never delete it to start over unless its data may be lost)"
+        "cannot open the store {path}: {source} (its files are left untouched; fix or move them, and delete them only if their data may be lost)"
     )]
-    Open {
-        path: PathBuf,
-        source: redb::DatabaseError,
-    },
+    Open { path: PathBuf, source: fjall::Error },
     #[error(
         "the store {path} has schema version {found}, newer than this build's {SCHEMA_VERSION}: run a newer release"
     )]
@@ -86,7 +85,9 @@ pub enum StoreError {
     #[error("{path} holds data but no schema version: it was not written by this service")]
     Unrecognized { path: PathBuf },
     #[error("cannot read the store {path}: {source}")]
-    Read { path: PathBuf, source: redb::Error },
+    Read { path: PathBuf, source: fjall::Error },
+    #[error("the store {path} is not a directory this service wrote")]
+    NotAStore { path: PathBuf },
 }
 
 /// Why a change could not be made durable.
@@ -97,25 +98,47 @@ pub enum JournalError {
 }
 
 /// An opened store, before its journal starts.
-#[derive(Debug)]
 pub struct Store {
     db: Database,
     path: PathBuf,
+    tables: Mutex<HashMap<&'static str, Keyspace>>,
+}
+
+impl std::fmt::Debug for Store {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Store")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
 }
 
 impl Store {
-    /// Opens (or creates) `dir/file`, checking that its schema is one this build understands.
-    pub fn open(dir: &Path, file: &str) -> Result<Store, StoreError> {
+    /// Opens (or creates) the store directory `dir/name`, checking that its schema is one this
+    /// build understands.
+    pub fn open(dir: &Path, name: &str) -> Result<Store, StoreError> {
         std::fs::create_dir_all(dir).map_err(|source| StoreError::Directory {
             path: dir.to_owned(),
             source,
         })?;
-        let path = dir.join(file);
-        let db = Database::create(&path).map_err(|source| StoreError::Open {
-            path: path.clone(),
-            source,
-        })?;
-        let store = Store { db, path };
+        let path = dir.join(name);
+        if path.exists() && !path.is_dir() {
+            return Err(StoreError::NotAStore { path });
+        }
+        let db = Database::builder(&path)
+            .manual_journal_persist(true)
+            // One background thread for flushes and compaction: the services' write rate is
+            // modest, and every extra thread competes with request handling for the cores.
+            .worker_threads(1)
+            .open()
+            .map_err(|source| StoreError::Open {
+                path: path.clone(),
+                source,
+            })?;
+        let store = Store {
+            db,
+            path,
+            tables: Mutex::new(HashMap::new()),
+        };
         store.check_schema()?;
         Ok(store)
     }
@@ -124,47 +147,48 @@ impl Store {
         &self.path
     }
 
-    fn read_err(&self) -> impl Fn(redb::Error) -> StoreError + '_ {
+    fn read_err(&self) -> impl Fn(fjall::Error) -> StoreError + '_ {
         move |source| StoreError::Read {
             path: self.path.clone(),
             source,
         }
     }
 
+    fn table(&self, name: &'static str) -> Result<Keyspace, fjall::Error> {
+        let mut tables = self
+            .tables
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(table) = tables.get(name) {
+            return Ok(table.clone());
+        }
+        let table = self.db.keyspace(name, KeyspaceCreateOptions::default)?;
+        tables.insert(name, table.clone());
+        Ok(table)
+    }
+
     fn check_schema(&self) -> Result<(), StoreError> {
         let err = self.read_err();
-        let read = self.db.begin_read().map_err(|e| err(e.into()))?;
-        let version = match read.open_table(META) {
-            Ok(meta) => meta
-                .get("schema_version")
-                .map_err(|e| err(e.into()))?
-                .map(|v| v.value()),
-            Err(redb::TableError::TableDoesNotExist(_)) => None,
-            Err(e) => return Err(err(e.into())),
-        };
-        let has_tables = read
-            .list_tables()
-            .map_err(|e| err(e.into()))?
-            .next()
-            .is_some();
-        drop(read);
+        let had_tables = self.db.list_keyspace_names().iter().any(|n| &**n != META);
+        let meta = self.table(META).map_err(&err)?;
+        let version = meta.get(SCHEMA_KEY).map_err(&err)?.map(|v| {
+            let bytes: [u8; 8] = v.as_ref().try_into().unwrap_or([0xff; 8]);
+            u64::from_be_bytes(bytes)
+        });
         match version {
             Some(found) if found > SCHEMA_VERSION => Err(StoreError::NewerSchema {
                 path: self.path.clone(),
                 found,
             }),
             Some(_) => Ok(()),
-            None if has_tables => Err(StoreError::Unrecognized {
+            None if had_tables => Err(StoreError::Unrecognized {
                 path: self.path.clone(),
             }),
             None => {
-                let write = self.db.begin_write().map_err(|e| err(e.into()))?;
-                {
-                    let mut meta = write.open_table(META).map_err(|e| err(e.into()))?;
-                    meta.insert("schema_version", SCHEMA_VERSION)
-                        .map_err(|e| err(e.into()))?;
-                }
-                write.commit().map_err(|e| err(e.into()))
+                let mut batch = self.db.batch();
+                batch.insert(&meta, SCHEMA_KEY, SCHEMA_VERSION.to_be_bytes().as_slice());
+                batch.commit().map_err(&err)?;
+                self.db.persist(PersistMode::SyncAll).map_err(&err)
             }
         }
     }
@@ -172,16 +196,11 @@ impl Store {
     /// Every key and value of `table` (empty when the table was never written).
     pub fn read_all(&self, table: &'static str) -> Result<Vec<Row>, StoreError> {
         let err = self.read_err();
-        let read = self.db.begin_read().map_err(|e| err(e.into()))?;
-        let table = match read.open_table(Table::new(table)) {
-            Ok(t) => t,
-            Err(redb::TableError::TableDoesNotExist(_)) => return Ok(Vec::new()),
-            Err(e) => return Err(err(e.into())),
-        };
+        let table = self.table(table).map_err(&err)?;
         let mut rows = Vec::new();
-        for row in table.iter().map_err(|e| err(e.into()))? {
-            let (k, v) = row.map_err(|e| err(e.into()))?;
-            rows.push((k.value().to_vec(), v.value().to_vec()));
+        for guard in table.iter() {
+            let (k, v) = guard.into_inner().map_err(&err)?;
+            rows.push((k.to_vec(), v.to_vec()));
         }
         Ok(rows)
     }
@@ -308,15 +327,21 @@ impl<C: Change> Drop for Journal<C> {
 /// Most entries (requests) in one transaction.
 const MAX_BATCH: usize = 4096;
 
+fn drain<C>(receiver: &mpsc::Receiver<Entry<C>>, batch: &mut Vec<Entry<C>>) {
+    while batch.len() < MAX_BATCH {
+        match receiver.try_recv() {
+            Ok(entry) => batch.push(entry),
+            Err(_) => return,
+        }
+    }
+}
+
 fn write_loop<C: Change>(store: Store, receiver: mpsc::Receiver<Entry<C>>, shared: &Shared) {
     while let Ok(first) = receiver.recv() {
         let mut batch = vec![first];
-        while batch.len() < MAX_BATCH {
-            match receiver.try_recv() {
-                Ok(entry) => batch.push(entry),
-                Err(_) => break,
-            }
-        }
+        // No lingering for more: whatever arrives while this batch commits forms the next one.
+        // (Waiting for more was measured to lower throughput and raise latency.)
+        drain(&receiver, &mut batch);
         let outcome = if shared.failed.load(Ordering::Acquire) {
             Err(JournalError::Failed)
         } else {
@@ -339,35 +364,22 @@ fn write_loop<C: Change>(store: Store, receiver: mpsc::Receiver<Entry<C>>, share
     }
 }
 
-fn commit<C: Change>(store: &Store, batch: &[Entry<C>]) -> Result<(), redb::Error> {
-    let mut write = store.db.begin_write()?;
-    write.set_durability(Durability::Immediate)?;
-    {
-        let mut tables = HashMap::new();
-        let mut puts = Vec::new();
-        for entry in batch {
-            for change in &entry.changes {
-                puts.clear();
-                change.encode(&mut puts);
-                for put in puts.drain(..) {
-                    if !tables.contains_key(put.table) {
-                        tables.insert(put.table, write.open_table(Table::new(put.table))?);
-                    }
-                    let table = tables
-                        .get_mut(put.table)
-                        .unwrap_or_else(|| unreachable!("opened above"));
-                    match &put.value {
-                        Some(value) => {
-                            table.insert(put.key.as_slice(), value.as_slice())?;
-                        }
-                        None => {
-                            table.remove(put.key.as_slice())?;
-                        }
-                    }
+fn commit<C: Change>(store: &Store, batch: &[Entry<C>]) -> Result<(), fjall::Error> {
+    let mut write = store.db.batch();
+    let mut puts = Vec::new();
+    for entry in batch {
+        for change in &entry.changes {
+            puts.clear();
+            change.encode(&mut puts);
+            for put in puts.drain(..) {
+                let table = store.table(put.table)?;
+                match put.value {
+                    Some(value) => write.insert(&table, put.key, value),
+                    None => write.remove(&table, put.key),
                 }
             }
         }
     }
     write.commit()?;
-    Ok(())
+    store.db.persist(PersistMode::SyncAll)
 }

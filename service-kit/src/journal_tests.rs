@@ -32,7 +32,7 @@ fn rows(store: &Store, table: &'static str) -> Vec<(String, String)> {
 #[tokio::test]
 async fn acknowledged_changes_are_there_after_reopening() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let journal = Store::open(dir.path(), "t.redb")
+    let journal = Store::open(dir.path(), "t")
         .expect("open")
         .into_journal::<Set>();
     journal
@@ -54,7 +54,7 @@ async fn acknowledged_changes_are_there_after_reopening() {
         .await
         .expect("durable");
     journal.close();
-    let store = Store::open(dir.path(), "t.redb").expect("reopen");
+    let store = Store::open(dir.path(), "t").expect("reopen");
     assert_eq!(rows(&store, "a"), vec![("k1".to_owned(), "v1b".to_owned())]);
     assert!(rows(&store, "b").is_empty());
     assert!(rows(&store, "never-written").is_empty());
@@ -64,7 +64,7 @@ async fn acknowledged_changes_are_there_after_reopening() {
 async fn concurrent_appends_share_commits_and_keep_their_order() {
     let dir = tempfile::tempdir().expect("tempdir");
     let journal = std::sync::Arc::new(
-        Store::open(dir.path(), "t.redb")
+        Store::open(dir.path(), "t")
             .expect("open")
             .into_journal::<Set>(),
     );
@@ -80,7 +80,7 @@ async fn concurrent_appends_share_commits_and_keep_their_order() {
         .load(std::sync::atomic::Ordering::Relaxed);
     assert!(commits < 2000, "{commits} commits for 2000 appends");
     drop(journal);
-    let store = Store::open(dir.path(), "t.redb").expect("reopen");
+    let store = Store::open(dir.path(), "t").expect("reopen");
     assert_eq!(
         rows(&store, "n"),
         vec![("last".to_owned(), "01999".to_owned())],
@@ -91,10 +91,10 @@ async fn concurrent_appends_share_commits_and_keep_their_order() {
 #[test]
 fn a_file_that_is_not_a_store_is_refused_and_left_untouched() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("t.redb");
+    let path = dir.path().join("t");
     std::fs::write(&path, b"definitely not a database, but somebody's data").expect("write");
-    let err = Store::open(dir.path(), "t.redb").expect_err("refused");
-    assert!(matches!(err, StoreError::Open { .. }), "{err}");
+    let err = Store::open(dir.path(), "t").expect_err("refused");
+    assert!(matches!(err, StoreError::NotAStore { .. }), "{err}");
     assert_eq!(
         std::fs::read(&path).expect("read"),
         b"definitely not a database, but somebody's data"
@@ -104,23 +104,62 @@ fn a_file_that_is_not_a_store_is_refused_and_left_untouched() {
 #[test]
 fn a_store_with_a_newer_schema_is_refused() {
     let dir = tempfile::tempdir().expect("tempdir");
-    let path = dir.path().join("t.redb");
     {
-        let db = redb::Database::create(&path).expect("create");
-        let write = db.begin_write().expect("write");
-        write
-            .open_table(redb::TableDefinition::<&str, u64>::new("meta"))
-            .expect("meta")
-            .insert("schema_version", 99)
+        let db = fjall::Database::builder(dir.path().join("t"))
+            .open()
+            .expect("create");
+        let meta = db
+            .keyspace("meta", fjall::KeyspaceCreateOptions::default)
+            .expect("meta");
+        meta.insert("schema_version", 99u64.to_be_bytes())
             .expect("insert");
-        write.commit().expect("commit");
+        db.persist(fjall::PersistMode::SyncAll).expect("persist");
     }
-    let err = Store::open(dir.path(), "t.redb").expect_err("refused");
+    let err = Store::open(dir.path(), "t").expect_err("refused");
     assert!(
         matches!(err, StoreError::NewerSchema { found: 99, .. }),
         "{err}"
     );
     assert!(err.to_string().contains("newer"));
+}
+
+#[tokio::test]
+async fn a_damaged_store_is_refused_not_emptied() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let journal = Store::open(dir.path(), "t")
+        .expect("open")
+        .into_journal::<Set>();
+    journal
+        .append(vec![Set("a", "k".into(), Some("v".into()))])
+        .wait()
+        .await
+        .expect("durable");
+    journal.close();
+    let mut damaged = 0;
+    for entry in walk(&dir.path().join("t")) {
+        std::fs::write(&entry, b"garbage garbage garbage garbage").expect("overwrite");
+        damaged += 1;
+    }
+    assert!(damaged > 0);
+    let opened = Store::open(dir.path(), "t");
+    let readable = opened.as_ref().ok().map(|store| rows(store, "a"));
+    assert!(
+        opened.is_err() || readable == Some(vec![("k".to_owned(), "v".to_owned())]),
+        "a damaged store opened and lost its data: {readable:?}"
+    );
+}
+
+fn walk(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
+    let mut files = Vec::new();
+    for entry in std::fs::read_dir(dir).expect("read dir").flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            files.extend(walk(&path))
+        } else {
+            files.push(path)
+        }
+    }
+    files
 }
 
 #[cfg(unix)]
@@ -132,7 +171,7 @@ fn an_unwritable_data_directory_is_refused_with_its_path() {
     }
     let dir = tempfile::tempdir().expect("tempdir");
     std::fs::set_permissions(dir.path(), std::fs::Permissions::from_mode(0o500)).expect("chmod");
-    let err = Store::open(&dir.path().join("sub"), "t.redb").expect_err("refused");
+    let err = Store::open(&dir.path().join("sub"), "t").expect_err("refused");
     assert!(err.to_string().contains("sub"), "{err}");
 }
 

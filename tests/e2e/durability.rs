@@ -540,8 +540,8 @@ async fn order_service_killed_mid_load_loses_nothing_acknowledged() {
 #[test]
 fn an_unreadable_store_stops_each_service_and_is_left_untouched() {
     for (service, file) in [
-        ("course-service", "course-service.redb"),
-        ("order-service", "order-service.redb"),
+        ("course-service", "course-service"),
+        ("order-service", "order-service"),
     ] {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join(file);

@@ -51,7 +51,7 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
             let mut stats = Stats::new();
             while let Some(i) = budget.next() {
                 let course = courses[(i % courses.len() as u64) as usize];
-                let path = format!("/api/courses/{course}/reservations/{}", Uuid::new_v4());
+                let path = format!("/api/courses/{course}/reservations/{}", Uuid::now_v7());
                 let body = format!(r#"{{"student_id":"s{i}"}}"#);
                 let started = Instant::now();
                 let held = conn

@@ -150,8 +150,8 @@ impl OrderStore {
             order.unit_price_cents = Some(unit_price_cents);
             order.currency = Some(currency.to_owned());
             order.updated_at = now;
-            // Not waited for: the final state, which carries the price too, is.
-            drop(self.record(OrderChange::Order(order.clone(), self.cancel_requested(id))));
+            // Not recorded on its own: the final state carries the price, and after a crash the
+            // reconciler reads the price again from the reservation.
         }
     }
 
