@@ -29,6 +29,9 @@ pub struct Config {
     /// When the expiry sweep runs: a 6-field cron expression, seconds first.
     #[arg(long, env = "EXPIRY_SWEEP_CRON", default_value = "* * * * * *")]
     pub expiry_sweep_cron: String,
+    /// Most seats one student may hold at once across all courses (0: no limit).
+    #[arg(long, env = "MAX_HOLDS_PER_STUDENT", default_value_t = 5)]
+    pub max_holds_per_student: u32,
     /// Where state is kept: `embedded` (on disk under DATA_DIR) or `memory` (lost on restart).
     #[arg(long, env = "STORAGE", value_enum, default_value = "embedded")]
     pub storage: StorageMode,
@@ -53,6 +56,7 @@ impl Config {
             auth_jwt_secret: Some(secret),
             reservation_ttl_secs: 300,
             expiry_sweep_cron: "* * * * * *".into(),
+            max_holds_per_student: 5,
             storage: StorageMode::Memory,
             data_dir: PathBuf::from("./data"),
             log_format: LogFormat::Pretty,

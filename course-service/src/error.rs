@@ -32,6 +32,9 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => (S::BAD_REQUEST, ErrorCode::ValidationFailed),
             ApiError::Storage(_) => (S::SERVICE_UNAVAILABLE, ErrorCode::ServiceUnavailable),
+            ApiError::Inventory(InventoryError::HoldLimitReached { .. }) => {
+                (S::CONFLICT, ErrorCode::HoldLimitReached)
+            }
             ApiError::Inventory(InventoryError::CourseNotFound) => {
                 (S::NOT_FOUND, ErrorCode::CourseNotFound)
             }

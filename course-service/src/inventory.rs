@@ -12,7 +12,11 @@
 //!   due instead of scanning every hold. It is held for a push or for taking one batch out.
 //!
 //! # Rules
-//! - Never hold two of these locks at once. A new hold's deadline is pushed after its course lock
+//! - `holds_per_student`: a DashMap counting each student's holds across courses. A slot is taken
+//!   (entry lock only) before the course lock, and given back under the course lock when a hold
+//!   ends; it is the last lock taken, never held while taking another.
+//! - Never hold two of these locks at once, but for that last one. A new hold's deadline is
+//!   pushed after its course lock
 //!   is released; a sweep takes a batch of deadlines, releases the index, then visits each
 //!   course, re-taking its lock every [`EXPIRE_PER_LOCK`] holds so requests for that course keep
 //!   flowing during an expiry storm.
@@ -45,6 +49,8 @@ use std::sync::Arc;
 pub enum InventoryError {
     #[error("no such course")]
     CourseNotFound,
+    #[error("a student may hold at most {limit} seats at once")]
+    HoldLimitReached { limit: u32 },
     #[error(transparent)]
     Book(#[from] BookError),
 }
@@ -99,34 +105,45 @@ struct Shared {
     hold_ttl: TimeDelta,
     /// Where changes are made durable; `None` keeps the state in memory only.
     journal: Option<Journal<CourseChange>>,
+    /// Most holds one student may have at once across all courses (0: no limit).
+    max_holds_per_student: u32,
+    /// How many holds each student has now (kept only when there is a limit).
+    holds_per_student: DashMap<Arc<str>, u32>,
 }
 
 impl Inventory {
     /// An empty inventory kept in memory only.
     pub fn new(clock: Arc<dyn Clock>, hold_ttl: TimeDelta) -> Self {
-        Inventory::restore(clock, hold_ttl, Vec::new(), None)
+        Inventory::restore(clock, hold_ttl, 0, Vec::new(), None)
     }
 
-    /// An inventory holding `books` (read back from the store), writing its changes through
-    /// `journal`.
+    /// An inventory holding `books` (read back from the store), limiting each student to
+    /// `max_holds_per_student` holds at once (0: no limit), writing its changes through `journal`.
     pub fn restore(
         clock: Arc<dyn Clock>,
         hold_ttl: TimeDelta,
+        max_holds_per_student: u32,
         books: Vec<CourseBook>,
         journal: Option<Journal<CourseChange>>,
     ) -> Self {
         let mut catalog = Catalog::default();
         let mut deadlines = Deadlines::default();
         let courses = DashMap::new();
+        let holds_per_student: DashMap<Arc<str>, u32> = DashMap::new();
         for book in books {
             let course = book.id();
             catalog.add(course, &book.snapshot().details.instructor_id);
-            for (reservation, at) in book.held() {
+            for (reservation, at) in book.deadlines() {
                 deadlines.push(Deadline {
                     at,
                     course,
                     reservation,
                 });
+            }
+            if max_holds_per_student > 0 {
+                for student in book.holders() {
+                    *holds_per_student.entry(Arc::clone(student)).or_default() += 1;
+                }
             }
             courses.insert(course, Arc::new(Mutex::new(book)));
         }
@@ -138,6 +155,8 @@ impl Inventory {
                 clock,
                 hold_ttl,
                 journal,
+                max_holds_per_student,
+                holds_per_student,
             }),
         }
     }
@@ -229,9 +248,28 @@ impl Inventory {
         request: &HoldRequest,
     ) -> Result<Pending<Held>, InventoryError> {
         let ttl = self.shared.hold_ttl;
+        if let Err(limit) = self.claim_hold_slot(&request.student) {
+            // A retry of a reserve call that already succeeded is answered whatever the limit.
+            return match self
+                .with_course(course, |book, now| Ok(book.existing(id, request, now)))?
+            {
+                Pending {
+                    value: Some(answer),
+                    ticket,
+                } => Ok(Pending {
+                    value: answer?,
+                    ticket,
+                }),
+                Pending { value: None, .. } => Err(limit),
+            };
+        }
         let held = self.with_course(course, |book, now| {
             Ok(book.hold(id, request, now, now + ttl)?)
-        })?;
+        });
+        if !held.as_ref().is_ok_and(|h| h.value.created) {
+            self.release_hold_slots(std::slice::from_ref(&request.student));
+        }
+        let held = held?;
         if held.value.created {
             let at = held.value.reservation.expires_at;
             self.shared.deadlines.lock().push(Deadline {
@@ -265,7 +303,22 @@ impl Inventory {
         course: CourseId,
         id: ReservationId,
     ) -> Result<Pending<Reservation>, InventoryError> {
-        self.with_course(course, |book, now| Ok(book.cancel(id, now)?))
+        let mut created = false;
+        let cancelled = self.with_course(course, |book, now| {
+            let r = book.cancel(id, now)?;
+            // A tombstone made by this call is indexed so that it ages out.
+            created = r.is_tombstone() && r.created_at == now;
+            Ok(r)
+        })?;
+        if created {
+            let at = cancelled.value.expires_at;
+            self.shared.deadlines.lock().push(Deadline {
+                at,
+                course,
+                reservation: id,
+            });
+        }
+        Ok(cancelled)
     }
 
     pub fn release(
@@ -297,6 +350,11 @@ impl Inventory {
             due: due.len(),
             expired,
         }
+    }
+
+    /// How many holds `student` has now, as counted for the limit (0 without a limit).
+    pub fn holds_of(&self, student: &str) -> u32 {
+        self.shared.holds_per_student.get(student).map_or(0, |c| *c)
     }
 
     /// The number of deadline entries waiting in the index.
@@ -339,8 +397,50 @@ impl Inventory {
         result.map(|value| Pending { value, ticket })
     }
 
-    /// Hands a ledger's changes to the journal (or drops them when state is memory only).
+    /// Counts a new hold of `student` against the limit, before it is placed.
+    fn claim_hold_slot(&self, student: &Arc<str>) -> Result<(), InventoryError> {
+        let limit = self.shared.max_holds_per_student;
+        if limit == 0 {
+            return Ok(());
+        }
+        let mut count = self
+            .shared
+            .holds_per_student
+            .entry(Arc::clone(student))
+            .or_default();
+        if *count >= limit {
+            return Err(InventoryError::HoldLimitReached { limit });
+        }
+        *count += 1;
+        Ok(())
+    }
+
+    /// Gives back one counted hold per entry of `students`.
+    fn release_hold_slots(&self, students: &[Arc<str>]) {
+        if self.shared.max_holds_per_student == 0 {
+            return;
+        }
+        for student in students {
+            let emptied =
+                self.shared
+                    .holds_per_student
+                    .get_mut(student)
+                    .is_some_and(|mut count| {
+                        *count = count.saturating_sub(1);
+                        *count == 0
+                    });
+            if emptied {
+                self.shared
+                    .holds_per_student
+                    .remove_if(student, |_, count| *count == 0);
+            }
+        }
+    }
+
+    /// Hands a ledger's changes to the journal (or drops them when state is memory only), and
+    /// gives back the hold slots of holds that ended.
     fn record(&self, id: CourseId, book: &mut CourseBook) -> Ticket {
+        self.release_hold_slots(&book.take_ended_holds());
         let Some(journal) = &self.shared.journal else {
             book.discard_changes();
             return Ticket::ready();

@@ -26,6 +26,8 @@ const RESERVATIONS: &str = "reservations";
 pub enum CourseChange {
     Course(CourseSnapshot),
     Reservation(CourseId, ReservationId, Reservation),
+    /// A tombstone aged out.
+    Removed(CourseId, ReservationId),
 }
 
 impl CourseChange {
@@ -39,6 +41,12 @@ impl CourseChange {
                 .reservations
                 .into_iter()
                 .map(|(id, r)| CourseChange::Reservation(course, id, r)),
+        );
+        out.extend(
+            changes
+                .removed
+                .into_iter()
+                .map(|id| CourseChange::Removed(course, id)),
         );
     }
 }
@@ -73,6 +81,15 @@ struct StoredReservation {
 impl Change for CourseChange {
     fn encode(&self, out: &mut Vec<Put>) {
         let (table, key, value) = match self {
+            CourseChange::Removed(course, id) => {
+                let key = reservation_key(*course, *id);
+                out.push(Put {
+                    table: RESERVATIONS,
+                    key,
+                    value: None,
+                });
+                return;
+            }
             CourseChange::Course(c) => {
                 let stored = StoredCourse {
                     id: c.id,
@@ -106,7 +123,7 @@ impl Change for CourseChange {
                 };
                 (
                     RESERVATIONS,
-                    [id.as_bytes().as_slice(), course.as_bytes()].concat(),
+                    reservation_key(*course, *id),
                     serde_json::to_vec(&stored),
                 )
             }
@@ -118,6 +135,12 @@ impl Change for CourseChange {
             value: Some(value),
         });
     }
+}
+
+/// Reservation ids are unique within a course only: the key is the (time-ordered) reservation id
+/// followed by the course id.
+fn reservation_key(course: CourseId, id: ReservationId) -> Vec<u8> {
+    [id.as_bytes().as_slice(), course.as_bytes()].concat()
 }
 
 /// Reads every course and reservation and rebuilds the ledgers.

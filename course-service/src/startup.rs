@@ -99,14 +99,26 @@ async fn open_inventory(
 ) -> anyhow::Result<Inventory> {
     if config.storage == StorageMode::Memory {
         tracing::warn!("STORAGE=memory: courses and holds are lost when the service stops");
-        return Ok(Inventory::new(clock, ttl));
+        return Ok(Inventory::restore(
+            clock,
+            ttl,
+            config.max_holds_per_student,
+            Vec::new(),
+            None,
+        ));
     }
     let store = Store::open(&config.data_dir, STORE_DIR).context("refusing to start")?;
     let path = std::path::absolute(store.path()).unwrap_or_else(|_| store.path().to_owned());
     let books = persistence::load(&store)
         .with_context(|| format!("refusing to start: cannot load {}", path.display()))?;
     let courses = books.len();
-    let inventory = Inventory::restore(clock, ttl, books, Some(store.into_journal()));
+    let inventory = Inventory::restore(
+        clock,
+        ttl,
+        config.max_holds_per_student,
+        books,
+        Some(store.into_journal()),
+    );
     let lapsed = expiry::sweep(&inventory, inventory.now());
     inventory
         .flush()

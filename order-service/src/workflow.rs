@@ -56,7 +56,9 @@ impl Settlement {
     /// The order's failure for a refusal by course-service.
     fn from_refusal(status: u16, code: ErrorCode, price_cents: Option<i64>) -> Self {
         let (code, status) = match code {
-            ErrorCode::SoldOut | ErrorCode::PriceChanged => (code, 409),
+            ErrorCode::SoldOut | ErrorCode::PriceChanged | ErrorCode::HoldLimitReached => {
+                (code, 409)
+            }
             ErrorCode::CourseNotFound => (code, 404),
             ErrorCode::AlreadyHolding => (ErrorCode::AlreadyEnrolled, 409),
             ErrorCode::ReservationExpired | ErrorCode::ReservationCancelled => (code, 409),

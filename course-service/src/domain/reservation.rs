@@ -79,15 +79,20 @@ impl Reservation {
         }
     }
 
-    /// A cancelled id that was never reserved, so a late reserve of it cannot take a seat.
-    pub fn tombstone((unit_price_cents, currency): (i64, Currency), now: DateTime<Utc>) -> Self {
+    /// A cancelled id that was never reserved, so a late reserve of it cannot take a seat. It is
+    /// kept until `keep_until`, long after any retry of the reserve call could still arrive.
+    pub fn tombstone(
+        (unit_price_cents, currency): (i64, Currency),
+        now: DateTime<Utc>,
+        keep_until: DateTime<Utc>,
+    ) -> Self {
         Reservation {
             student: None,
             unit_price_cents,
             currency,
             expected_price_cents: None,
             status: Status::Cancelled,
-            expires_at: now,
+            expires_at: keep_until,
             created_at: now,
             updated_at: now,
         }
@@ -297,7 +302,7 @@ mod tests {
 
     #[test]
     fn a_tombstone_is_cancelled_and_holds_no_seat() {
-        let r = Reservation::tombstone((500, Currency::USD), t(0));
+        let r = Reservation::tombstone((500, Currency::USD), t(0), t(3600));
         assert!(r.is_tombstone());
         assert_eq!(r.status, Status::Cancelled);
         assert!(!r.is_live());

@@ -19,6 +19,8 @@ const TTL: i64 = 100;
 const COURSES: usize = 3;
 const IDS: u8 = 10;
 const STUDENTS: u8 = 5;
+/// Holds one student may have at once, across courses.
+const HOLD_LIMIT: usize = 2;
 
 #[derive(Debug, Clone)]
 enum Op {
@@ -199,6 +201,7 @@ fn err(code: &str) -> Outcome {
 fn code(e: &InventoryError) -> &'static str {
     match e {
         InventoryError::CourseNotFound => "course_not_found",
+        InventoryError::HoldLimitReached { .. } => "hold_limit_reached",
         InventoryError::Book(b) => match b {
             BookError::SoldOut => "sold_out",
             BookError::PriceChanged { .. } => "price_changed",
@@ -233,7 +236,13 @@ impl Harness {
     fn new() -> Self {
         let start = DateTime::<Utc>::UNIX_EPOCH + TimeDelta::seconds(1_800_000_000);
         let clock = Arc::new(ManualClock::new(start));
-        let inventory = Inventory::new(clock.clone() as Arc<dyn Clock>, TimeDelta::seconds(TTL));
+        let inventory = Inventory::restore(
+            clock.clone() as Arc<dyn Clock>,
+            TimeDelta::seconds(TTL),
+            HOLD_LIMIT as u32,
+            Vec::new(),
+            None,
+        );
         Harness {
             inventory,
             clock,
@@ -326,11 +335,22 @@ impl Harness {
                     .inventory
                     .hold(cid, rid, &request)
                     .map(|h| h.unsynced().reservation.status);
-                (
-                    real,
-                    self.model[course].reserve(*id, *student, *expected, now),
-                    Some(*id),
-                )
+                // A replay of a known id is answered whatever the limit; a new hold counts every
+                // hold of the student still recorded as held, across courses.
+                self.model[course].touch(*id, now);
+                let known = self.model[course].holds.contains_key(id);
+                let holding = self
+                    .model
+                    .iter()
+                    .flat_map(|m| m.holds.values())
+                    .filter(|h| h.student == Some(*student) && h.status == Status::Held)
+                    .count();
+                let expected = if !known && holding >= HOLD_LIMIT {
+                    err("hold_limit_reached")
+                } else {
+                    self.model[course].reserve(*id, *student, *expected, now)
+                };
+                (real, expected, Some(*id))
             }
             Op::Confirm { id, .. }
             | Op::Cancel { id, .. }
@@ -431,6 +451,20 @@ impl Harness {
             prop_assert_eq!(c.seats_held, m.count(Status::Held));
             prop_assert_eq!(c.seats_sold, m.count(Status::Confirmed));
             prop_assert_eq!(c.price_cents, m.price);
+        }
+        for student in 0..STUDENTS {
+            let held = self
+                .model
+                .iter()
+                .flat_map(|m| m.holds.values())
+                .filter(|h| h.student == Some(student) && h.status == Status::Held)
+                .count() as u32;
+            prop_assert_eq!(
+                self.inventory.holds_of(&format!("s{student}")),
+                held,
+                "holds counted for s{}",
+                student
+            );
         }
         Ok(())
     }

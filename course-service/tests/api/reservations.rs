@@ -317,3 +317,105 @@ async fn release_of_anything_not_confirmed_answers_409_reservation_not_confirmed
     app.sweep();
     assert_eq!(seats(&app.course(&course).await), (3, 0, 0));
 }
+
+#[tokio::test]
+async fn a_student_holds_at_most_five_seats_at_once_across_courses() {
+    let app = TestApp::spawn().await;
+    let mut holds = Vec::new();
+    for _ in 0..6 {
+        let course = id_of(&app.create_course("alice", 3, 1000).await);
+        holds.push((course, Uuid::now_v7()));
+    }
+    for (course, id) in &holds[..5] {
+        assert_eq!(
+            app.hold(course, *id, "hoarder").await.status,
+            StatusCode::CREATED
+        );
+    }
+    let (sixth, id) = &holds[5];
+    app.hold(sixth, *id, "hoarder")
+        .await
+        .assert_problem(409, "hold_limit_reached");
+    assert_eq!(
+        seats(&app.course(sixth).await),
+        (3, 0, 0),
+        "the refused hold took nothing"
+    );
+    let (first, first_id) = &holds[0];
+    assert_eq!(
+        app.hold(first, *first_id, "hoarder").await.status,
+        StatusCode::OK,
+        "a retry is still answered"
+    );
+    assert_eq!(
+        app.hold(sixth, Uuid::now_v7(), "someone-else").await.status,
+        StatusCode::CREATED
+    );
+
+    // A confirmed seat is no longer a hold: the student may hold another.
+    app.act(first, *first_id, "confirm").await;
+    assert_eq!(
+        app.hold(sixth, *id, "hoarder").await.status,
+        StatusCode::CREATED
+    );
+    app.hold(first, Uuid::now_v7(), "hoarder")
+        .await
+        .assert_problem(409, "hold_limit_reached");
+
+    // Holds that expire free their slots too.
+    app.advance(TTL_SECS as i64);
+    app.sweep();
+    let extra = id_of(&app.create_course("alice", 3, 1000).await);
+    assert_eq!(
+        app.hold(&extra, Uuid::now_v7(), "hoarder").await.status,
+        StatusCode::CREATED
+    );
+}
+
+#[tokio::test]
+async fn the_hold_limit_is_configurable_and_zero_turns_it_off() {
+    let app = TestApp::spawn_with(|c| c.max_holds_per_student = 0).await;
+    for _ in 0..8 {
+        let course = id_of(&app.create_course("alice", 1, 1000).await);
+        assert_eq!(
+            app.hold(&course, Uuid::now_v7(), "collector").await.status,
+            StatusCode::CREATED
+        );
+    }
+    let strict = TestApp::spawn_with(|c| c.max_holds_per_student = 1).await;
+    let (a, b) = (
+        id_of(&strict.create_course("alice", 1, 1).await),
+        id_of(&strict.create_course("alice", 1, 1).await),
+    );
+    assert_eq!(
+        strict.hold(&a, Uuid::now_v7(), "s").await.status,
+        StatusCode::CREATED
+    );
+    strict
+        .hold(&b, Uuid::now_v7(), "s")
+        .await
+        .assert_problem(409, "hold_limit_reached");
+}
+
+#[tokio::test]
+async fn a_tombstone_ages_out_after_an_hour() {
+    let app = TestApp::spawn_with(|c| c.reservation_ttl_secs = 60).await;
+    let course = id_of(&app.create_course("alice", 1, 1000).await);
+    let id = Uuid::now_v7();
+    app.act(&course, id, "cancel").await;
+    app.advance(59 * 60);
+    app.sweep();
+    app.hold(&course, id, "s1")
+        .await
+        .assert_problem(409, "reservation_cancelled");
+    app.advance(60);
+    app.sweep();
+    app.reservation(&course, id)
+        .await
+        .assert_problem(404, "reservation_not_found");
+    assert_eq!(
+        app.inventory.pending_deadlines(),
+        0,
+        "the index forgot it too"
+    );
+}

@@ -26,6 +26,10 @@ use std::{collections::HashMap, sync::Arc};
 /// Maps keyed by ids and student names, with a fast hasher (keys come from trusted callers).
 type FastMap<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 
+/// How long a tombstone (an id cancelled before it was reserved) is kept: far longer than any retry
+/// of the reserve call it guards against could take.
+pub const TOMBSTONE_LIFETIME: chrono::TimeDelta = chrono::TimeDelta::hours(1);
+
 /// A refusal by the ledger; each maps to one API error code.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum BookError {
@@ -100,6 +104,11 @@ pub struct CourseBook {
     changed: Vec<ReservationId>,
     /// Whether the course's own attributes changed since then.
     course_changed: bool,
+    /// Tombstones forgotten since then.
+    removed: Vec<ReservationId>,
+    /// Students whose hold ended (confirmed, cancelled or expired) since then, for the inventory's
+    /// count of holds per student.
+    holds_ended: Vec<Arc<str>>,
 }
 
 impl CourseBook {
@@ -117,6 +126,8 @@ impl CourseBook {
             live_by_student: FastMap::default(),
             changed: Vec::new(),
             course_changed: true,
+            removed: Vec::new(),
+            holds_ended: Vec::new(),
         }
     }
 
@@ -184,6 +195,20 @@ impl CourseBook {
         })
     }
 
+    /// The answer to a reserve call for an id this ledger already has (a replay, a conflict or a
+    /// tombstone), or `None` for a new id.
+    pub fn existing(
+        &mut self,
+        id: ReservationId,
+        request: &HoldRequest,
+        now: DateTime<Utc>,
+    ) -> Option<Result<Held, BookError>> {
+        self.settle(id, now);
+        self.reservations
+            .get(&id)
+            .map(|existing| replay(existing, request))
+    }
+
     /// The reservation as it stands at `now` (a lapsed hold reads as expired).
     pub fn reservation(
         &mut self,
@@ -213,7 +238,9 @@ impl CourseBook {
         now: DateTime<Utc>,
     ) -> Result<Reservation, BookError> {
         if !self.reservations.contains_key(&id) {
-            let tombstone = Reservation::tombstone((self.price_cents, self.details.currency), now);
+            let keep_until = now + TOMBSTONE_LIFETIME;
+            let tombstone =
+                Reservation::tombstone((self.price_cents, self.details.currency), now, keep_until);
             self.reservations.insert(id, tombstone.clone());
             self.changed.push(id);
             return Ok(tombstone);
@@ -229,8 +256,17 @@ impl CourseBook {
         self.transition(id, now, |r| r.release(now))
     }
 
-    /// Expires `id` if it is a hold whose time is up; returns whether a seat came back.
+    /// Expires `id` if it is a hold whose time is up, or forgets it if it is a tombstone whose
+    /// time is up; returns whether a seat came back.
     pub fn expire(&mut self, id: ReservationId, now: DateTime<Utc>) -> bool {
+        if let Some(r) = self.reservations.get(&id)
+            && r.is_tombstone()
+            && now >= r.expires_at
+        {
+            self.reservations.remove(&id);
+            self.removed.push(id);
+            return false;
+        }
         self.settle(id, now)
     }
 
@@ -351,8 +387,12 @@ impl CourseBook {
             SeatEffect::HeldToSold => {
                 self.seats_held -= 1;
                 self.seats_sold += 1;
+                self.holds_ended.extend(student.cloned());
             }
-            SeatEffect::HeldToAvailable => self.seats_held -= 1,
+            SeatEffect::HeldToAvailable => {
+                self.seats_held -= 1;
+                self.holds_ended.extend(student.cloned());
+            }
             SeatEffect::SoldToAvailable => self.seats_sold -= 1,
         }
         self.changed.push(id);

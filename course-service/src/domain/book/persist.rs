@@ -16,18 +16,20 @@ pub struct BookChanges {
     pub course: Option<CourseSnapshot>,
     /// Each changed reservation as it stands now.
     pub reservations: Vec<(ReservationId, Reservation)>,
+    /// Tombstones forgotten.
+    pub removed: Vec<ReservationId>,
 }
 
 impl BookChanges {
     pub fn is_empty(&self) -> bool {
-        self.course.is_none() && self.reservations.is_empty()
+        self.course.is_none() && self.reservations.is_empty() && self.removed.is_empty()
     }
 }
 
 impl CourseBook {
     /// Takes the changes noted since the last call.
     pub fn take_changes(&mut self) -> BookChanges {
-        if !self.course_changed && self.changed.is_empty() {
+        if !self.course_changed && self.changed.is_empty() && self.removed.is_empty() {
             return BookChanges::default();
         }
         let course = std::mem::take(&mut self.course_changed).then(|| self.snapshot());
@@ -38,15 +40,23 @@ impl CourseBook {
             .into_iter()
             .filter_map(|id| self.reservations.get(&id).map(|r| (id, r.clone())))
             .collect();
+        let removed = std::mem::take(&mut self.removed);
         BookChanges {
             course,
             reservations,
+            removed,
         }
+    }
+
+    /// Takes the students whose holds ended since the last call.
+    pub fn take_ended_holds(&mut self) -> Vec<Arc<str>> {
+        std::mem::take(&mut self.holds_ended)
     }
 
     /// Forgets the noted changes (state kept in memory only).
     pub fn discard_changes(&mut self) {
         self.changed.clear();
+        self.removed.clear();
         self.course_changed = false;
     }
 
@@ -68,6 +78,8 @@ impl CourseBook {
             live_by_student: FastMap::default(),
             changed: Vec::new(),
             course_changed: false,
+            removed: Vec::new(),
+            holds_ended: Vec::new(),
         };
         for (id, reservation) in reservations {
             match reservation.status {
@@ -98,14 +110,22 @@ impl CourseBook {
         Ok(book)
     }
 
-    /// The held reservations and their deadlines, to rebuild the expiry index.
-    pub fn held(
+    /// The held reservations and tombstones with their deadlines, to rebuild the expiry index.
+    pub fn deadlines(
         &self,
     ) -> impl Iterator<Item = (ReservationId, chrono::DateTime<chrono::Utc>)> + '_ {
         self.reservations
             .iter()
-            .filter(|(_, r)| r.status == Status::Held)
+            .filter(|(_, r)| r.status == Status::Held || r.is_tombstone())
             .map(|(id, r)| (*id, r.expires_at))
+    }
+
+    /// The students holding a seat (one entry per hold), to rebuild the count of holds per student.
+    pub fn holders(&self) -> impl Iterator<Item = &Arc<str>> + '_ {
+        self.reservations
+            .values()
+            .filter(|r| r.status == Status::Held)
+            .filter_map(|r| r.student.as_ref())
     }
 
     pub fn id(&self) -> CourseId {
