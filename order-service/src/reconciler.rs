@@ -1,5 +1,7 @@
 //! The background reconciler: settles every order left `pending` by a request that could not learn
-//! its outcome in time, by repeating the workflow's find-out step until course-service answers.
+//! its outcome in time, by repeating the workflow's find-out step until course-service answers, and
+//! finishes cancellations that were cut off. Once a minute it also forgets idempotency keys past
+//! their lifetime.
 //!
 //! It visits pending orders on a fixed interval, a bounded number at a time, and skips any order a
 //! request is still working on (the store's lease). Because the step is idempotent, visiting an
@@ -10,6 +12,9 @@ use futures::StreamExt;
 use std::time::Duration;
 use tokio::task::JoinHandle;
 
+/// How often idempotency keys past their lifetime are forgotten.
+const KEY_PURGE_INTERVAL: Duration = Duration::from_secs(60);
+
 /// How many pending orders are reconciled concurrently.
 const PARALLELISM: usize = 16;
 
@@ -18,9 +23,17 @@ pub fn spawn(workflow: Workflow, interval: Duration) -> JoinHandle<()> {
     tokio::spawn(async move {
         let mut ticker = tokio::time::interval(interval);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_purge = std::time::Instant::now();
         loop {
             ticker.tick().await;
             run_once(&workflow).await;
+            if last_purge.elapsed() >= KEY_PURGE_INTERVAL {
+                last_purge = std::time::Instant::now();
+                let purged = workflow.store().purge_keys(chrono::Utc::now());
+                if purged > 0 {
+                    tracing::info!(purged, "forgot idempotency keys past their lifetime");
+                }
+            }
         }
     })
 }

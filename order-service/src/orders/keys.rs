@@ -3,6 +3,7 @@
 //! was still running when the service stopped is forgotten (its order is durable and settles).
 
 use super::{OrderChange, OrderStore};
+use chrono::{DateTime, TimeDelta, Utc};
 use dashmap::mapref::entry::Entry;
 use serde::{Deserialize, Serialize};
 use service_kit::journal::Ticket;
@@ -35,44 +36,83 @@ pub enum Claim {
 
 #[derive(Debug, Clone)]
 pub(super) enum KeyState {
-    Running(CreateOrder),
-    Done(CreateOrder, StoredReply),
+    Running(CreateOrder, DateTime<Utc>),
+    Done(CreateOrder, StoredReply, DateTime<Utc>),
 }
+
+/// How long a finished request's response is kept for replay under its key.
+pub const KEY_LIFETIME: TimeDelta = TimeDelta::hours(24);
+/// How long a key may stay marked running (its request can take seconds, never this long).
+const RUNNING_LIFETIME: TimeDelta = TimeDelta::hours(1);
 
 impl OrderStore {
     /// Looks up an idempotency key for `student` and, on first use, marks it running.
-    pub fn claim_key(&self, student: &str, key: &str, body: &CreateOrder) -> Claim {
+    pub fn claim_key(
+        &self,
+        student: &str,
+        key: &str,
+        body: &CreateOrder,
+        now: DateTime<Utc>,
+    ) -> Claim {
         match self.shared.keys.entry((Arc::from(student), key.to_owned())) {
             Entry::Vacant(slot) => {
-                slot.insert(KeyState::Running(body.clone()));
+                slot.insert(KeyState::Running(body.clone(), now));
                 Claim::Fresh
             }
             Entry::Occupied(entry) => match entry.get() {
-                KeyState::Running(first) if first == body => Claim::InProgress,
-                KeyState::Done(first, reply) if first == body => Claim::Replay(reply.clone()),
+                KeyState::Running(first, _) if first == body => Claim::InProgress,
+                KeyState::Done(first, reply, _) if first == body => Claim::Replay(reply.clone()),
                 _ => Claim::Mismatch,
             },
         }
     }
 
     /// Stores the response of a key's request for replay.
-    pub fn complete_key(&self, student: &str, key: &str, reply: StoredReply) -> Ticket {
+    pub fn complete_key(
+        &self,
+        student: &str,
+        key: &str,
+        reply: StoredReply,
+        now: DateTime<Utc>,
+    ) -> Ticket {
         if let Some(mut state) = self
             .shared
             .keys
             .get_mut(&(Arc::from(student), key.to_owned()))
-            && let KeyState::Running(body) = &*state
+            && let KeyState::Running(body, _) = &*state
         {
             let change = OrderChange::Key {
                 student: student.to_owned(),
                 key: key.to_owned(),
                 body: body.clone(),
                 reply: reply.clone(),
+                completed_at: now,
             };
-            *state = KeyState::Done(body.clone(), reply);
+            *state = KeyState::Done(body.clone(), reply, now);
             return self.record(change);
         }
         Ticket::ready()
+    }
+
+    /// Forgets keys older than their lifetime; returns how many. Run periodically: together with
+    /// rate limiting, this bounds the memory keys take.
+    pub fn purge_keys(&self, now: DateTime<Utc>) -> usize {
+        let mut expired = Vec::new();
+        self.shared.keys.retain(|(student, key), state| {
+            let keep = match state {
+                KeyState::Running(_, started) => now - *started < RUNNING_LIFETIME,
+                KeyState::Done(_, _, completed) => now - *completed < KEY_LIFETIME,
+            };
+            if !keep && matches!(state, KeyState::Done(..)) {
+                expired.push((student.to_string(), key.clone()));
+            }
+            keep
+        });
+        let count = expired.len();
+        for (student, key) in expired {
+            drop(self.record(OrderChange::KeyRemoved { student, key }));
+        }
+        count
     }
 
     /// Forgets a key whose request changed nothing, so that a retry runs again.

@@ -5,6 +5,7 @@
 
 use super::{KeyState, OrderStore, Shared, StoredReply, Work};
 use anyhow::Context;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use service_kit::journal::{Change, Put, Store};
 use shared_types::{CreateOrder, Order, OrderStatus};
@@ -23,7 +24,10 @@ pub enum OrderChange {
         key: String,
         body: CreateOrder,
         reply: StoredReply,
+        completed_at: DateTime<Utc>,
     },
+    /// A key aged out.
+    KeyRemoved { student: String, key: String },
 }
 
 #[derive(Debug, Serialize, Deserialize)]
@@ -40,6 +44,7 @@ struct StoredKey {
     key: String,
     body: CreateOrder,
     reply: StoredReply,
+    completed_at: DateTime<Utc>,
 }
 
 fn key_of(student: &str, key: &str) -> Vec<u8> {
@@ -64,17 +69,24 @@ impl Change for OrderChange {
                     ),
                 }
             }
+            OrderChange::KeyRemoved { student, key } => Put {
+                table: KEYS,
+                key: key_of(student, key),
+                value: None,
+            },
             OrderChange::Key {
                 student,
                 key,
                 body,
                 reply,
+                completed_at,
             } => {
                 let stored = StoredKey {
                     student: student.clone(),
                     key: key.clone(),
                     body: body.clone(),
                     reply: reply.clone(),
+                    completed_at: *completed_at,
                 };
                 Put {
                     table: KEYS,
@@ -130,7 +142,7 @@ impl OrderStore {
                 .with_context(|| format!("unreadable idempotency key under {key:02x?}"))?;
             shared.keys.insert(
                 (Arc::from(k.student.as_str()), k.key),
-                KeyState::Done(k.body, k.reply),
+                KeyState::Done(k.body, k.reply, k.completed_at),
             );
         }
         let shared = Shared {

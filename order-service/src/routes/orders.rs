@@ -64,13 +64,19 @@ async fn idempotent(
     body: &CreateOrder,
     request_id: &RequestId,
 ) -> StoredReply {
-    match workflow.store().claim_key(student, key, body) {
+    match workflow
+        .store()
+        .claim_key(student, key, body, chrono::Utc::now())
+    {
         Claim::Fresh => {
             let answer = reply::placed(workflow.place(student, body, request_id.as_str()).await);
             if answer.status == 503 {
                 workflow.store().forget_key(student, key);
             } else {
-                let recorded = workflow.store().complete_key(student, key, answer.clone());
+                let recorded =
+                    workflow
+                        .store()
+                        .complete_key(student, key, answer.clone(), chrono::Utc::now());
                 if recorded.wait().await.is_err() {
                     return reply::error(&ApiError::Storage);
                 }

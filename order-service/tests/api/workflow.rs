@@ -249,3 +249,33 @@ async fn another_students_order_cannot_be_cancelled() {
     );
     assert_eq!(fake.calls(Op::Cancel), 0);
 }
+
+#[test]
+fn idempotency_keys_are_forgotten_after_a_day() {
+    use order_service::orders::{Claim, StoredReply};
+    let store = OrderStore::new();
+    let body = body();
+    let t0 = chrono::Utc::now();
+    assert_eq!(store.claim_key("s1", "k", &body, t0), Claim::Fresh);
+    let reply = StoredReply {
+        status: 201,
+        body: "{}".into(),
+        problem: false,
+        location: None,
+        retry_after_secs: None,
+    };
+    drop(store.complete_key("s1", "k", reply.clone(), t0));
+    assert_eq!(store.claim_key("s1", "k", &body, t0), Claim::Replay(reply));
+    assert_eq!(store.purge_keys(t0 + chrono::TimeDelta::hours(23)), 0);
+    assert_eq!(store.purge_keys(t0 + chrono::TimeDelta::hours(25)), 1);
+    assert_eq!(
+        store.claim_key("s1", "k", &body, t0),
+        Claim::Fresh,
+        "a forgotten key is new again"
+    );
+    assert_eq!(
+        store.purge_keys(t0 + chrono::TimeDelta::hours(2)),
+        1,
+        "a key stuck running goes after an hour"
+    );
+}
