@@ -98,21 +98,25 @@ impl OrderStore {
     /// rate limiting, this bounds the memory keys take.
     pub fn purge_keys(&self, now: DateTime<Utc>) -> usize {
         let mut expired = Vec::new();
+        let mut removed = 0;
         self.shared.keys.retain(|(student, key), state| {
             let keep = match state {
                 KeyState::Running(_, started) => now - *started < RUNNING_LIFETIME,
                 KeyState::Done(_, _, completed) => now - *completed < KEY_LIFETIME,
             };
-            if !keep && matches!(state, KeyState::Done(..)) {
-                expired.push((student.to_string(), key.clone()));
+            if !keep {
+                removed += 1;
+                // Only finished keys were ever recorded.
+                if matches!(state, KeyState::Done(..)) {
+                    expired.push((student.to_string(), key.clone()));
+                }
             }
             keep
         });
-        let count = expired.len();
         for (student, key) in expired {
             drop(self.record(OrderChange::KeyRemoved { student, key }));
         }
-        count
+        removed
     }
 
     /// Forgets a key whose request changed nothing, so that a retry runs again.
