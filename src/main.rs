@@ -50,6 +50,12 @@ struct Cli {
     /// Directory of both services' stores.
     #[arg(long, env = "DATA_DIR", default_value = "./data")]
     data_dir: PathBuf,
+    /// Requests per second allowed per caller in both services (0: no limit).
+    #[arg(long, env = "RATE_LIMIT_RPS", default_value_t = 50)]
+    rate_limit_rps: u32,
+    /// Requests a caller may burst above the sustained rate.
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 100)]
+    rate_limit_burst: u32,
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty")]
     log_format: LogFormat,
@@ -87,6 +93,8 @@ async fn serve(args: Cli) -> anyhow::Result<()> {
     course_config.port = args.course_port;
     course_config.reservation_ttl_secs = args.reservation_ttl_secs;
     course_config.storage = args.storage;
+    course_config.rate_limit_rps = args.rate_limit_rps;
+    course_config.rate_limit_burst = args.rate_limit_burst;
     course_config.data_dir = args.data_dir.clone();
     let courses = course_service::Application::build(&course_config, Arc::new(SystemClock)).await?;
     let course_url = format!("http://{}:{}", connect_host(&args.host), courses.port());
@@ -95,6 +103,8 @@ async fn serve(args: Cli) -> anyhow::Result<()> {
     order_config.host = args.host.clone();
     order_config.port = args.order_port;
     order_config.storage = args.storage;
+    order_config.rate_limit_rps = args.rate_limit_rps;
+    order_config.rate_limit_burst = args.rate_limit_burst;
     order_config.data_dir = args.data_dir.clone();
     let orders = order_service::Application::build(&order_config).await?;
     let order_url = format!("http://{}:{}", connect_host(&args.host), orders.port());

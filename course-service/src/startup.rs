@@ -47,7 +47,7 @@ impl Application {
         let expiry = ExpiryJob::start(inventory.clone(), &config.expiry_sweep_cron).await?;
         let (listener, port) = server::bind(&config.host, config.port)?;
         let data = web::Data::new(inventory.clone());
-        let server = server::serve(listener, config.http_workers, move |cfg| {
+        let server = server::serve(listener, &config.server_options(), move |cfg| {
             cfg.app_data(keys.clone()).app_data(data.clone());
             routes::configure(cfg);
         })?;

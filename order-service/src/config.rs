@@ -54,9 +54,30 @@ pub struct Config {
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "HTTP_WORKERS")]
     pub http_workers: Option<usize>,
+    /// Requests per second allowed per caller (per subject, or per IP when anonymous); service
+    /// tokens are exempt; 0 turns rate limiting off.
+    #[arg(long, env = "RATE_LIMIT_RPS", default_value_t = 50)]
+    pub rate_limit_rps: u32,
+    /// Requests a caller may burst above the sustained rate.
+    #[arg(long, env = "RATE_LIMIT_BURST", default_value_t = 100)]
+    pub rate_limit_burst: u32,
+    /// How long a client may take to send a request's head, and then its body, in milliseconds.
+    #[arg(long, env = "CLIENT_TIMEOUT_MS", default_value_t = 5000,
+          value_parser = clap::value_parser!(u64).range(100..=600_000))]
+    pub client_timeout_ms: u64,
 }
 
 impl Config {
+    /// The HTTP server's settings.
+    pub fn server_options(&self) -> service_kit::server::ServerOptions {
+        service_kit::server::ServerOptions {
+            workers: self.http_workers,
+            client_timeout: std::time::Duration::from_millis(self.client_timeout_ms),
+            rate_limit_rps: self.rate_limit_rps,
+            rate_limit_burst: self.rate_limit_burst,
+        }
+    }
+
     /// A configuration for an in-process run on loopback: port 0, the given secret and
     /// course-service URL, state in memory, defaults for the rest.
     pub fn local(secret: Secret, course_service_url: impl Into<String>) -> Self {
@@ -73,6 +94,9 @@ impl Config {
             data_dir: PathBuf::from("./data"),
             log_format: LogFormat::Pretty,
             http_workers: None,
+            rate_limit_rps: 0,
+            rate_limit_burst: 100,
+            client_timeout_ms: 5000,
         }
     }
 

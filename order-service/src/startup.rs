@@ -62,7 +62,7 @@ impl Application {
         let reconciler = reconciler::spawn(workflow.clone(), config.reconcile_interval());
         let (listener, port) = server::bind(&config.host, config.port)?;
         let data = web::Data::new(workflow.clone());
-        let server = server::serve(listener, config.http_workers, move |cfg| {
+        let server = server::serve(listener, &config.server_options(), move |cfg| {
             cfg.app_data(keys.clone()).app_data(data.clone());
             routes::configure(cfg);
         })?;

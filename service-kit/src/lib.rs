@@ -6,6 +6,7 @@
 //!   that route them there.
 //! - [`request`]: the request-context middleware: `X-Request-Id`, one span and one access-log line
 //!   per request, and a guard that turns a panic into a 500 problem.
+//! - [`rate_limit`]: per-caller rate limiting (429 with `Retry-After`).
 //! - [`telemetry`]: the tracing subscriber (`RUST_LOG`, `LOG_FORMAT`).
 //! - [`health`]: the health body.
 //! - [`journal`]: durable state on local disk, written through a group-commit journal.
@@ -21,6 +22,7 @@ pub mod journal;
 #[cfg(test)]
 mod journal_tests;
 pub mod problem;
+pub mod rate_limit;
 pub mod request;
 pub mod server;
 pub mod shutdown;

@@ -109,6 +109,15 @@ fn json_problem(err: &JsonPayloadError) -> ApiProblem {
             ErrorCode::UnsupportedMediaType,
             "the body must be application/json",
         ),
+        JsonPayloadError::Payload(actix_web::error::PayloadError::Io(e))
+            if e.kind() == std::io::ErrorKind::TimedOut =>
+        {
+            ApiProblem::new(
+                StatusCode::REQUEST_TIMEOUT,
+                ErrorCode::RequestTimeout,
+                e.to_string(),
+            )
+        }
         JsonPayloadError::Deserialize(e) => {
             ApiProblem::validation(format!("invalid JSON body: {e}"))
         }
@@ -182,6 +191,10 @@ fn rewrite_as_problem<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHand
             "unsupported content type".to_owned(),
         ),
         StatusCode::TOO_MANY_REQUESTS => (ErrorCode::RateLimited, "too many requests".to_owned()),
+        StatusCode::REQUEST_TIMEOUT => (
+            ErrorCode::RequestTimeout,
+            "the request arrived too slowly".to_owned(),
+        ),
         s if s.is_server_error() => (ErrorCode::InternalError, "internal error".to_owned()),
         _ => (
             ErrorCode::ValidationFailed,

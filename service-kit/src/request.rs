@@ -10,19 +10,23 @@ use actix_web::{
     Error, FromRequest, HttpMessage, HttpRequest, HttpResponse,
     body::{BoxBody, MessageBody},
     dev::{Payload, ServiceRequest, ServiceResponse},
-    error::InternalError,
+    error::{InternalError, PayloadError},
     http::{
         StatusCode,
         header::{HeaderName, HeaderValue},
     },
     middleware::Next,
+    web::{self, Bytes},
 };
 use futures::FutureExt;
+use futures::Stream;
 use shared_types::{ErrorCode, REQUEST_ID_HEADER};
 use std::{
-    future::{Ready, ready},
+    future::{Future, Ready, ready},
     panic::AssertUnwindSafe,
-    time::Instant,
+    pin::Pin,
+    task::{Context, Poll},
+    time::{Duration, Instant},
 };
 use tracing::Instrument;
 
@@ -56,11 +60,67 @@ fn acceptable(value: &HeaderValue) -> Option<&str> {
     ok.then_some(s)
 }
 
+/// The longest a client may take to send a request body (a slow-body client is cut off with 408).
+#[derive(Debug, Clone, Copy)]
+pub struct BodyTimeout(pub Duration);
+
+/// A request body that fails once its deadline passes.
+struct Deadline {
+    inner: Payload,
+    sleep: Pin<Box<tokio::time::Sleep>>,
+}
+
+impl Stream for Deadline {
+    type Item = Result<Bytes, PayloadError>;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
+        if let Poll::Ready(item) = Pin::new(&mut self.inner).poll_next(cx) {
+            return Poll::Ready(item);
+        }
+        match self.sleep.as_mut().poll(cx) {
+            Poll::Ready(()) => {
+                let late = std::io::Error::new(
+                    std::io::ErrorKind::TimedOut,
+                    "the request body arrived too slowly",
+                );
+                Poll::Ready(Some(Err(PayloadError::Io(late))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+}
+
+fn has_body(req: &ServiceRequest) -> bool {
+    let headers = req.headers();
+    headers.contains_key(actix_web::http::header::TRANSFER_ENCODING)
+        || headers
+            .get(actix_web::http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v != "0")
+}
+
+/// Puts the body deadline on a request that has a body.
+fn limit_body(req: &mut ServiceRequest) {
+    let Some(timeout) = req.app_data::<web::Data<BodyTimeout>>().map(|t| t.0) else {
+        return;
+    };
+    if !has_body(req) {
+        return;
+    }
+    let inner = req.take_payload();
+    let stream: Pin<Box<dyn Stream<Item = Result<Bytes, PayloadError>>>> = Box::pin(Deadline {
+        inner,
+        sleep: Box::pin(tokio::time::sleep(timeout)),
+    });
+    req.set_payload(Payload::from(stream));
+}
+
 /// The middleware; install it outermost with `actix_web::middleware::from_fn(request_context)`.
 pub async fn request_context(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
+    limit_body(&mut req);
     let id = req
         .headers()
         .get(REQUEST_ID_HEADER)

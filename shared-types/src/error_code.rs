@@ -40,6 +40,7 @@ error_codes! {
     PayloadTooLarge => "payload_too_large",
     UnsupportedMediaType => "unsupported_media_type",
     RateLimited => "rate_limited",
+    RequestTimeout => "request_timeout",
     InternalError => "internal_error",
     ServiceUnavailable => "service_unavailable",
     CourseNotFound => "course_not_found",

@@ -149,3 +149,147 @@ async fn ids_that_are_not_uuids_answer_400_quickly() {
         .await
         .assert_problem(400, "validation_failed");
 }
+
+#[tokio::test]
+async fn callers_over_their_rate_get_429_with_retry_after_and_services_are_exempt() {
+    let app = TestApp::spawn_with(|c| {
+        c.rate_limit_rps = 1;
+        c.rate_limit_burst = 3;
+    })
+    .await;
+    let alice = app.token(Role::Instructor, "alice");
+    let body = json!({"title": "x", "price_cents": 1, "seats": 1});
+    for _ in 0..3 {
+        let reply = app
+            .send(
+                Method::POST,
+                "/api/courses",
+                Some(&alice),
+                Some(body.clone()),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+    }
+    let limited = app
+        .send(
+            Method::POST,
+            "/api/courses",
+            Some(&alice),
+            Some(body.clone()),
+        )
+        .await;
+    limited.assert_problem(429, "rate_limited");
+    assert!(
+        limited.headers["retry-after"]
+            .to_str()
+            .ok()
+            .and_then(|v| v.parse::<u64>().ok())
+            .is_some_and(|s| s >= 1)
+    );
+    let bob = app.token(Role::Instructor, "bob");
+    assert_eq!(
+        app.send(Method::POST, "/api/courses", Some(&bob), Some(body))
+            .await
+            .status,
+        StatusCode::CREATED,
+        "another subject has its own budget"
+    );
+    assert_eq!(
+        app.get("/api/courses?instructor_id=alice").await.body["items"]
+            .as_array()
+            .map(Vec::len),
+        Some(3),
+        "the refused request created nothing"
+    );
+    for _ in 0..20 {
+        let path = format!(
+            "/api/courses/{}/reservations/{}",
+            uuid::Uuid::now_v7(),
+            uuid::Uuid::now_v7()
+        );
+        let reply = app
+            .send(Method::GET, &path, Some(&app.service()), None)
+            .await;
+        assert_ne!(
+            reply.status,
+            StatusCode::TOO_MANY_REQUESTS,
+            "service calls are never limited"
+        );
+    }
+}
+
+#[tokio::test]
+async fn anonymous_callers_are_limited_per_address() {
+    let app = TestApp::spawn_with(|c| {
+        c.rate_limit_rps = 1;
+        c.rate_limit_burst = 5;
+    })
+    .await;
+    let statuses: Vec<u16> = futures::future::join_all((0..8).map(|_| app.get("/api/courses")))
+        .await
+        .iter()
+        .map(|r| r.status.as_u16())
+        .collect();
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 200).count(),
+        5,
+        "{statuses:?}"
+    );
+    assert_eq!(
+        statuses.iter().filter(|s| **s == 429).count(),
+        3,
+        "{statuses:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_client_too_slow_to_send_its_head_or_body_is_cut_off() {
+    use std::io::{Read, Write};
+    use std::time::{Duration, Instant};
+    let app = TestApp::spawn_with(|c| c.client_timeout_ms = 500).await;
+    let port = app
+        .address
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse::<u16>().ok())
+        .expect("port");
+    let token = app.token(Role::Instructor, "alice");
+    let cases = [
+        "GET /health/live HTTP/1.1\r\nHost: x\r\n".to_owned(),
+        format!(
+            "POST /api/courses HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {token}\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{{\"title\""
+        ),
+    ];
+    for (i, request) in cases.into_iter().enumerate() {
+        let handle = tokio::task::spawn_blocking(move || {
+            let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+            stream
+                .set_read_timeout(Some(Duration::from_secs(5)))
+                .expect("timeout");
+            stream.write_all(request.as_bytes()).expect("write");
+            let started = Instant::now();
+            let mut answer = Vec::new();
+            let _ = stream.read_to_end(&mut answer);
+            (
+                started.elapsed(),
+                String::from_utf8_lossy(&answer).into_owned(),
+            )
+        });
+        let (waited, answer) = handle.await.expect("client");
+        assert!(
+            waited < Duration::from_secs(3),
+            "held the connection for {waited:?}"
+        );
+        assert!(
+            answer.is_empty() || answer.starts_with("HTTP/1.1 408"),
+            "{answer}"
+        );
+        if i == 1 {
+            assert!(
+                answer.starts_with("HTTP/1.1 408") && answer.contains("request_timeout"),
+                "slow body: {answer}"
+            );
+        }
+    }
+    assert_eq!(app.get("/api/courses").await.body["items"], json!([]));
+}
