@@ -96,7 +96,7 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
         .filter(|(c, _)| *c != "sold_out")
         .map(|(_, n)| n)
         .sum();
-    let (total, available, held, sold) = seat_counts(target.course, course).await?;
+    let (total, available, held, sold) = seat_counts(target.course, &target.keys, course).await?;
     let expected = u64::from(args.seats).min(args.students);
     let checks = vec![
         Check::new(

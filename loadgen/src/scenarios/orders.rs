@@ -87,7 +87,7 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     let confirmed = stats.get("order").map_or(0, |s| s.ok);
     let (mut sold, mut held, mut invariant) = (0, 0, true);
     for course in &courses {
-        let (total, available, h, s) = seat_counts(target.course, *course).await?;
+        let (total, available, h, s) = seat_counts(target.course, &target.keys, *course).await?;
         invariant &= available + h + s == total;
         sold += s;
         held += h;

@@ -84,7 +84,7 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     let mut totals = (0, 0, 0);
     let mut invariant = true;
     for course in &courses {
-        let (total, available, h, s) = seat_counts(target.course, *course).await?;
+        let (total, available, h, s) = seat_counts(target.course, &target.keys, *course).await?;
         invariant &= available + h + s == total;
         totals = (totals.0 + h, totals.1 + s, totals.2 + available);
     }
