@@ -4,3 +4,4 @@ mod durability;
 mod faults;
 mod load;
 mod orders;
+mod security;

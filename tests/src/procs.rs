@@ -46,6 +46,7 @@ pub struct ServiceProcess {
     env: Vec<(String, String)>,
     pub port: u16,
     child: Option<Child>,
+    log: Option<PathBuf>,
 }
 
 impl ServiceProcess {
@@ -66,6 +67,33 @@ impl ServiceProcess {
             env,
             port,
             child: None,
+            log: None,
+        };
+        process.restart();
+        process
+    }
+
+    /// Like [`ServiceProcess::start`], with stdout and stderr appended to `log`.
+    pub fn start_logging(
+        name: &'static str,
+        env: &[(&str, String)],
+        log: &std::path::Path,
+    ) -> ServiceProcess {
+        let port = std::net::TcpListener::bind("127.0.0.1:0")
+            .expect("bind")
+            .local_addr()
+            .expect("addr")
+            .port();
+        let env = env
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), v.clone()))
+            .collect();
+        let mut process = ServiceProcess {
+            name,
+            env,
+            port,
+            child: None,
+            log: Some(log.to_owned()),
         };
         process.restart();
         process
@@ -83,9 +111,22 @@ impl ServiceProcess {
             .env_clear()
             .env("HOST", "127.0.0.1")
             .env("PORT", self.port.to_string())
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null());
+            .env("RUST_LOG", "warn");
+        match &self.log {
+            Some(path) => {
+                let file = std::fs::OpenOptions::new()
+                    .create(true)
+                    .append(true)
+                    .open(path)
+                    .expect("log file");
+                command
+                    .stdout(file.try_clone().expect("log file"))
+                    .stderr(file);
+            }
+            None => {
+                command.stdout(Stdio::null()).stderr(Stdio::null());
+            }
+        }
         for (k, v) in &self.env {
             command.env(k, v);
         }
