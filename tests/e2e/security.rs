@@ -511,3 +511,131 @@ async fn tokens_and_the_secret_never_reach_the_logs() {
         assert!(!text.contains(signature), "{what} appears in the logs");
     }
 }
+
+/// Random request bodies and path segments, built from the shapes the API takes and breaks of
+/// them: strings, numbers out of range, nested objects, wrong types, huge and empty values.
+fn random_value(runner: &mut proptest::test_runner::TestRunner) -> Value {
+    use proptest::prelude::*;
+    use proptest::strategy::ValueTree;
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        any::<f64>().prop_map(|f| json!(f)),
+        ".{0,40}".prop_map(Value::from),
+        Just(json!("01a200f3-4bbf-747b-b605-0bdfd81d6685")),
+        Just(json!(-1)),
+        Just(json!(1_000_000_001i64)),
+    ];
+    let keys = prop::sample::select(vec![
+        "title",
+        "description",
+        "price_cents",
+        "currency",
+        "seats",
+        "seats_total",
+        "student_id",
+        "course_id",
+        "expected_price_cents",
+        "status",
+        "x",
+    ]);
+    let value = leaf.prop_recursive(3, 16, 4, move |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::from),
+            prop::collection::btree_map(keys.clone(), inner, 0..5).prop_map(|m| json!(m)),
+        ]
+    });
+    value.new_tree(runner).expect("value").current()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn random_bodies_and_ids_never_get_a_5xx_or_a_non_problem_error() {
+    let cluster = TestCluster::spawn().await;
+    let f = fixture(&cluster).await;
+    let cases: usize = std::env::var("FUZZ_CASES")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(300);
+    let mut runner = proptest::test_runner::TestRunner::deterministic();
+    let who = [Who::Alice, Who::Stu1, Who::Service, Who::Nobody];
+    let ids = [
+        f.course.to_string(),
+        Uuid::now_v7().to_string(),
+        "not-a-uuid".to_owned(),
+        "%ff%00".to_owned(),
+        "..".to_owned(),
+    ];
+    for case in 0..cases {
+        let id = &ids[case % ids.len()];
+        let (method, url) = match case % 9 {
+            0 => (Method::POST, format!("{}/api/courses", cluster.course_url)),
+            1 => (
+                Method::PATCH,
+                format!("{}/api/courses/{id}/price", cluster.course_url),
+            ),
+            2 => (
+                Method::PATCH,
+                format!("{}/api/courses/{id}/seats", cluster.course_url),
+            ),
+            3 => (
+                Method::PUT,
+                format!("{}/api/courses/{id}/reservations/{id}", cluster.course_url),
+            ),
+            4 => (
+                Method::POST,
+                format!(
+                    "{}/api/courses/{id}/reservations/{id}/confirm",
+                    cluster.course_url
+                ),
+            ),
+            5 => (
+                Method::GET,
+                format!("{}/api/courses?limit={id}&cursor={id}", cluster.course_url),
+            ),
+            6 => (Method::POST, format!("{}/api/orders", cluster.order_url)),
+            7 => (
+                Method::GET,
+                format!("{}/api/orders?status={id}", cluster.order_url),
+            ),
+            _ => (
+                Method::POST,
+                format!("{}/api/orders/{id}/cancel", cluster.order_url),
+            ),
+        };
+        let body = random_value(&mut runner);
+        let caller = who[case % who.len()];
+        let reply = cluster
+            .send(
+                method.clone(),
+                url.clone(),
+                token(&cluster, caller).as_deref(),
+                Some(body.clone()),
+                &[],
+            )
+            .await;
+        assert!(
+            reply.status.as_u16() < 500,
+            "{method} {url} {body} as {caller:?}: {} {}",
+            reply.status,
+            reply.body
+        );
+        if !reply.status.is_success() {
+            let ct = reply
+                .headers
+                .get("content-type")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("");
+            assert!(
+                ct.starts_with("application/problem+json"),
+                "{method} {url}: {ct}"
+            );
+            assert!(
+                reply.body["code"].is_string(),
+                "{method} {url}: {}",
+                reply.body
+            );
+        }
+    }
+    assert_eq!(cluster.settle_and_check(&[f.course]).await.len(), 1);
+}

@@ -4,6 +4,7 @@ mod auth;
 mod concurrency;
 mod courses;
 mod expiry;
+mod fuzz;
 mod helpers;
 mod model;
 mod plumbing;
