@@ -8,6 +8,7 @@
 //!   per request, and a guard that turns a panic into a 500 problem.
 //! - [`rate_limit`]: per-caller rate limiting (429 with `Retry-After`).
 //! - [`telemetry`]: the tracing subscriber (`RUST_LOG`, `LOG_FORMAT`).
+//! - [`endpoints`]: the route table, the OpenAPI document and the docs page.
 //! - [`health`]: the health body.
 //! - [`journal`]: durable state on local disk, written through a group-commit journal.
 //! - [`server`]: the actix server both services run; [`cli`] and [`shutdown`]: what their binaries
@@ -17,6 +18,7 @@
 
 pub mod auth;
 pub mod cli;
+pub mod endpoints;
 pub mod health;
 pub mod journal;
 #[cfg(test)]

@@ -2,12 +2,13 @@
 
 use serde::{Deserialize, Serialize};
 use std::fmt;
+use utoipa::ToSchema;
 
 /// The audience order-service puts in the service tokens it sends to course-service.
 pub const SERVICE_AUDIENCE: &str = "course-service";
 
 /// What a bearer token allows its holder to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum Role {
     /// Creates courses and changes price and capacity of their own courses.
@@ -50,7 +51,7 @@ impl std::str::FromStr for Role {
 }
 
 /// The claims of an HS256 bearer token. `sub`, `role` and `exp` are required.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Claims {
     /// The user id (or the calling service's name).
     pub sub: String,

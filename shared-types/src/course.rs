@@ -2,10 +2,16 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
 /// A course as every reader sees it. `seats_available + seats_held + seats_sold == seats_total`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01a200a3-a261-7707-8a0a-b4f570fafe59", "title": "Async Rust", "description": "Futures, executors, pinning",
+    "instructor_id": "alice", "price_cents": 4900, "currency": "USD", "seats_total": 30, "seats_available": 27,
+    "seats_held": 1, "seats_sold": 2, "created_at": "2026-11-22T00:24:13.665255Z", "updated_at": "2026-11-22T00:25:01.102311Z"
+}))]
 pub struct Course {
     pub id: Uuid,
     pub title: String,
@@ -21,8 +27,10 @@ pub struct Course {
     pub updated_at: DateTime<Utc>,
 }
 
-/// `POST /api/courses`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+/// `POST /api/courses`. `title` 1..=200 characters, `description` at most 5000, `price_cents`
+/// 0..=1_000_000_000, `currency` three capital letters (default `USD`), `seats` 1..=1_000_000.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"title": "Async Rust", "description": "Futures, executors, pinning", "price_cents": 4900, "currency": "USD", "seats": 30}))]
 #[serde(deny_unknown_fields)]
 pub struct CreateCourse {
     pub title: String,
@@ -35,14 +43,14 @@ pub struct CreateCourse {
 }
 
 /// `PATCH /api/courses/{course_id}/price`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePrice {
     pub price_cents: i64,
 }
 
 /// `PATCH /api/courses/{course_id}/seats`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSeats {
     pub seats_total: i64,

@@ -9,11 +9,12 @@ use std::fmt;
 macro_rules! error_codes {
     ($($variant:ident => $text:literal,)*) => {
         /// Every error code either service can answer with.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
         pub enum ErrorCode {
             $(#[serde(rename = $text)] $variant,)*
             /// A code this version does not know (sent by a newer peer).
             #[serde(other)]
+            #[schema(rename = "unknown")]
             Unknown,
         }
 

@@ -21,9 +21,10 @@ pub use problem::{PROBLEM_CONTENT_TYPE, Problem};
 pub use reservation::{PutReservation, Reservation, ReservationStatus};
 
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// One page of a listing, with the opaque cursor of the next page (`null` on the last page).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 pub struct Page<T> {
     pub items: Vec<T>,
     pub next_cursor: Option<String>,

@@ -3,9 +3,10 @@
 use crate::ErrorCode;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     Pending,
@@ -26,7 +27,12 @@ impl OrderStatus {
 }
 
 /// A student's purchase of one seat.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01a200a3-b30a-7714-96a6-079fb7795590", "student_id": "student-1", "course_id": "01a200a3-a261-7707-8a0a-b4f570fafe59",
+    "reservation_id": "01a200a3-b30a-7714-96a6-07a022709b1a", "unit_price_cents": 4900, "currency": "USD",
+    "status": "confirmed", "failure_code": null, "created_at": "2026-11-22T00:24:17.930070Z", "updated_at": "2026-11-22T00:24:17.931084Z"
+}))]
 pub struct Order {
     pub id: Uuid,
     pub student_id: String,
@@ -41,7 +47,8 @@ pub struct Order {
 }
 
 /// `POST /api/orders`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"course_id": "01a200a3-a261-7707-8a0a-b4f570fafe59", "expected_price_cents": 4900}))]
 #[serde(deny_unknown_fields)]
 pub struct CreateOrder {
     pub course_id: Uuid,

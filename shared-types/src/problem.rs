@@ -2,12 +2,14 @@
 
 use crate::ErrorCode;
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 
 /// The content type of every error response.
 pub const PROBLEM_CONTENT_TYPE: &str = "application/problem+json";
 
 /// An error response body. `code` is the stable member clients branch on.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"type": "urn:course-platform:problem:sold_out", "title": "Conflict", "status": 409, "detail": "no seats left", "code": "sold_out"}))]
 pub struct Problem {
     #[serde(rename = "type")]
     pub type_uri: String,

@@ -2,9 +2,10 @@
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ReservationStatus {
     Held,
@@ -29,7 +30,12 @@ impl ReservationStatus {
 /// A hold on one seat of one course for one student, under an id the caller chose.
 ///
 /// `student_id` is `null` only for an id that was cancelled before it was ever reserved.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({
+    "id": "01a200a3-b30a-7714-96a6-07a022709b1a", "course_id": "01a200a3-a261-7707-8a0a-b4f570fafe59",
+    "student_id": "student-1", "unit_price_cents": 4900, "currency": "USD", "status": "held",
+    "expires_at": "2026-11-22T00:29:17.930Z", "created_at": "2026-11-22T00:24:17.930Z", "updated_at": "2026-11-22T00:24:17.930Z"
+}))]
 pub struct Reservation {
     pub id: Uuid,
     pub course_id: Uuid,
@@ -43,7 +49,8 @@ pub struct Reservation {
 }
 
 /// `PUT /api/courses/{course_id}/reservations/{reservation_id}`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"student_id": "student-1", "expected_price_cents": 4900}))]
 #[serde(deny_unknown_fields)]
 pub struct PutReservation {
     pub student_id: String,

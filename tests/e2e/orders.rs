@@ -418,3 +418,26 @@ async fn readiness_reports_course_service_reachability() {
         .await;
     assert_eq!(live.status, StatusCode::OK);
 }
+
+#[tokio::test]
+async fn both_services_serve_their_openapi_document_and_docs_page() {
+    let cluster = TestCluster::spawn().await;
+    for base in [&cluster.course_url, &cluster.order_url] {
+        let doc = cluster
+            .send(Method::GET, format!("{base}/openapi.json"), None, None, &[])
+            .await;
+        assert_eq!(doc.status, StatusCode::OK);
+        assert!(
+            doc.body["openapi"]
+                .as_str()
+                .is_some_and(|v| v.starts_with("3.1"))
+        );
+        let page = cluster
+            .client
+            .get(format!("{base}/docs/"))
+            .send()
+            .await
+            .expect("docs");
+        assert_eq!(page.status(), StatusCode::OK);
+    }
+}

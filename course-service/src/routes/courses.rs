@@ -9,20 +9,23 @@ use crate::{
 use actix_web::{HttpResponse, http::header, web};
 use serde::Deserialize;
 use service_kit::Instructor;
-use shared_types::{CreateCourse, Page, UpdatePrice, UpdateSeats};
+use shared_types::{Course, CreateCourse, Page, Problem, UpdatePrice, UpdateSeats};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 pub const DEFAULT_PAGE_SIZE: usize = 20;
 pub const MAX_PAGE_SIZE: usize = 100;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/courses").post(create).get(list))
-        .service(web::resource("/api/courses/{course_id}").get(read))
-        .service(web::resource("/api/courses/{course_id}/price").patch(set_price))
-        .service(web::resource("/api/courses/{course_id}/seats").patch(set_seats));
-}
-
-async fn create(
+/// Create a course (instructor). The caller becomes its instructor.
+#[utoipa::path(post, path = "/api/courses", tag = "courses", request_body = CreateCourse,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created; `Location` names it", body = Course),
+        (status = 400, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not an instructor", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn create(
     who: Instructor,
     inventory: web::Data<Inventory>,
     body: web::Json<CreateCourse>,
@@ -37,15 +40,25 @@ async fn create(
 }
 
 /// Query of `GET /api/courses`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Only this instructor's courses.
     instructor_id: Option<String>,
+    /// Page size, 1..=100 (default 20).
     limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
-async fn list(
+/// List courses in creation order, a page at a time (public).
+#[utoipa::path(get, path = "/api/courses", tag = "courses", params(ListQuery),
+    responses(
+        (status = 200, description = "A page of courses", body = Page<Course>),
+        (status = 400, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn list(
     inventory: web::Data<Inventory>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
@@ -61,14 +74,31 @@ async fn list(
     }))
 }
 
-async fn read(
+/// Read one course (public).
+#[utoipa::path(get, path = "/api/courses/{course_id}", tag = "courses", params(("course_id" = Uuid, Path)),
+    responses(
+        (status = 200, body = Course),
+        (status = 400, description = "`validation_failed`: not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`course_not_found`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn read(
     inventory: web::Data<Inventory>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(views::course(&inventory.course(*path)?)))
 }
 
-async fn set_price(
+/// Change the price (the course's instructor). Holds already made keep their price.
+#[utoipa::path(patch, path = "/api/courses/{course_id}/price", tag = "courses", params(("course_id" = Uuid, Path)),
+    request_body = UpdatePrice, security(("bearer" = [])),
+    responses(
+        (status = 200, body = Course),
+        (status = 400, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not this course's instructor", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`course_not_found`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn set_price(
     who: Instructor,
     inventory: web::Data<Inventory>,
     path: web::Path<Uuid>,
@@ -83,7 +113,18 @@ async fn set_price(
     )))
 }
 
-async fn set_seats(
+/// Change the capacity (the course's instructor); never below the seats held and sold.
+#[utoipa::path(patch, path = "/api/courses/{course_id}/seats", tag = "courses", params(("course_id" = Uuid, Path)),
+    request_body = UpdateSeats, security(("bearer" = [])),
+    responses(
+        (status = 200, body = Course),
+        (status = 400, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`course_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`seats_below_committed`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn set_seats(
     who: Instructor,
     inventory: web::Data<Inventory>,
     path: web::Path<Uuid>,

@@ -9,23 +9,28 @@ use crate::{
 };
 use actix_web::{HttpResponse, web};
 use service_kit::Service;
-use shared_types::PutReservation;
+use shared_types::{Problem, PutReservation};
 
 type ReservationPath = web::Path<(CourseId, ReservationId)>;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    // One scope, matched once, with static inner paths: this is the hot path of the service.
-    cfg.service(
-        web::scope("/api/courses/{course_id}/reservations/{reservation_id}")
-            .service(web::resource("").put(hold).get(read))
-            .service(web::resource("/confirm").post(confirm))
-            .service(web::resource("/cancel").post(cancel))
-            .service(web::resource("/release").post(release)),
-    );
-}
+/// The path every reservation route is under.
+pub const SCOPE: &str = "/api/courses/{course_id}/reservations/{reservation_id}";
 
-/// 201 when this call created the hold, 200 when it replays a stored one.
-async fn hold(
+/// Hold a seat under the caller's reservation id (service). 201 when this call created the hold,
+/// 200 when the same id and body replay the stored reservation, whatever its status now.
+#[utoipa::path(put, path = "/api/courses/{course_id}/reservations/{reservation_id}", tag = "reservations",
+    params(("course_id" = Uuid, Path), ("reservation_id" = Uuid, Path, description = "Chosen by the caller; reuse it on every retry")),
+    request_body = PutReservation, security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Held", body = shared_types::Reservation),
+        (status = 200, description = "Replay of the stored reservation", body = shared_types::Reservation),
+        (status = 400, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a service token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`course_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`sold_out`, `price_changed` (with `price_cents`), `already_holding`, `hold_limit_reached`, `idempotency_conflict` or `reservation_cancelled`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn hold(
     _: Service,
     inventory: web::Data<Inventory>,
     path: ReservationPath,
@@ -45,7 +50,16 @@ async fn hold(
     Ok(response.json(views::reservation(course, id, &held.reservation)))
 }
 
-async fn read(
+/// Read a reservation (service). A hold past its time reads as `expired`.
+#[utoipa::path(get, path = "/api/courses/{course_id}/reservations/{reservation_id}", tag = "reservations",
+    params(("course_id" = Uuid, Path), ("reservation_id" = Uuid, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = shared_types::Reservation),
+        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a service token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`reservation_not_found` or `course_not_found`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn read(
     _: Service,
     inventory: web::Data<Inventory>,
     path: ReservationPath,
@@ -55,7 +69,18 @@ async fn read(
     Ok(HttpResponse::Ok().json(views::reservation(course, id, &reservation)))
 }
 
-async fn confirm(
+/// Confirm a hold (service); confirming again answers 200.
+#[utoipa::path(post, path = "/api/courses/{course_id}/reservations/{reservation_id}/confirm", tag = "reservations",
+    params(("course_id" = Uuid, Path), ("reservation_id" = Uuid, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = shared_types::Reservation),
+        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a service token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`reservation_not_found` or `course_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`reservation_cancelled`", body = Problem, content_type = "application/problem+json"),
+        (status = 410, description = "`reservation_expired`: the hold's time is up", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn confirm(
     _: Service,
     inventory: web::Data<Inventory>,
     path: ReservationPath,
@@ -63,7 +88,17 @@ async fn confirm(
     respond(path, |c, r| inventory.confirm(c, r)).await
 }
 
-async fn cancel(
+/// Cancel a hold (service) and free its seat; again: 200. An unknown id is recorded as cancelled, so that a late hold under it cannot take a seat; an expired hold answers 200 unchanged.
+#[utoipa::path(post, path = "/api/courses/{course_id}/reservations/{reservation_id}/cancel", tag = "reservations",
+    params(("course_id" = Uuid, Path), ("reservation_id" = Uuid, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = shared_types::Reservation),
+        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a service token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`course_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`reservation_confirmed`: release it instead", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn cancel(
     _: Service,
     inventory: web::Data<Inventory>,
     path: ReservationPath,
@@ -71,7 +106,17 @@ async fn cancel(
     respond(path, |c, r| inventory.cancel(c, r)).await
 }
 
-async fn release(
+/// Give a confirmed seat back (service), when its order is cancelled; again: 200.
+#[utoipa::path(post, path = "/api/courses/{course_id}/reservations/{reservation_id}/release", tag = "reservations",
+    params(("course_id" = Uuid, Path), ("reservation_id" = Uuid, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = shared_types::Reservation),
+        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a service token", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`reservation_not_found` or `course_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`reservation_not_confirmed`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn release(
     _: Service,
     inventory: web::Data<Inventory>,
     path: ReservationPath,

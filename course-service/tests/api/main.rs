@@ -7,5 +7,6 @@ mod expiry;
 mod fuzz;
 mod helpers;
 mod model;
+mod openapi;
 mod plumbing;
 mod reservations;

@@ -3,20 +3,22 @@
 use crate::workflow::Workflow;
 use actix_web::{HttpResponse, web};
 use service_kit::health::health_response;
+use shared_types::Health;
 use std::collections::BTreeMap;
 
 pub const SERVICE_NAME: &str = "order-service";
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/health/live").get(live))
-        .service(web::resource("/api/health").get(live))
-        .service(web::resource("/health/ready").get(ready));
+/// Liveness (public): live unless the store failed a write; only a restart (which reloads the
+/// durable state) brings the service back then.
+#[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub(crate) async fn live(workflow: web::Data<Workflow>) -> HttpResponse {
+    health_response(SERVICE_NAME, storage_check(&workflow))
 }
 
-/// Live unless the store failed a write: only a restart (which reloads the durable state) brings
-/// the service back then.
-async fn live(workflow: web::Data<Workflow>) -> HttpResponse {
-    health_response(SERVICE_NAME, storage_check(&workflow))
+/// The original system's health path, an alias of `/health/live`.
+#[utoipa::path(get, path = "/api/health", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub(crate) async fn api_health(workflow: web::Data<Workflow>) -> HttpResponse {
+    live(workflow).await
 }
 
 fn storage_check(workflow: &Workflow) -> BTreeMap<String, String> {
@@ -28,7 +30,9 @@ fn storage_check(workflow: &Workflow) -> BTreeMap<String, String> {
     BTreeMap::from([("storage".to_owned(), status.to_owned())])
 }
 
-async fn ready(workflow: web::Data<Workflow>) -> HttpResponse {
+/// Readiness (public): 503 while course-service is unreachable or the store failed.
+#[utoipa::path(get, path = "/health/ready", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
+pub(crate) async fn ready(workflow: web::Data<Workflow>) -> HttpResponse {
     let course_service = if workflow.client().is_reachable().await {
         "ok"
     } else {

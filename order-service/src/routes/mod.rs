@@ -1,13 +1,47 @@
 //! The HTTP surface of order-service: thin handlers over the workflow and the store.
+//! [`endpoints`] is the one list of routes the server is built from and the OpenAPI document
+//! describes.
 
 pub mod health;
+pub mod openapi;
 pub mod orders;
 mod reply;
 
-use actix_web::web;
+use actix_web::{Route, http::Method, web};
+use service_kit::endpoints::{self, Endpoint};
 
-/// Registers every route.
+/// Every route.
+pub fn endpoints() -> Vec<Endpoint> {
+    let e = |method: Method, path: &'static str, route: fn() -> Route| {
+        Endpoint::new(method, path, route)
+    };
+    vec![
+        e(Method::POST, "/api/orders", || {
+            web::post().to(orders::create)
+        }),
+        e(Method::GET, "/api/orders", || web::get().to(orders::list)),
+        e(Method::GET, "/api/orders/{order_id}", || {
+            web::get().to(orders::read)
+        }),
+        e(Method::POST, "/api/orders/{order_id}/cancel", || {
+            web::post().to(orders::cancel)
+        }),
+        e(Method::GET, "/health/live", || web::get().to(health::live)),
+        e(Method::GET, "/health/ready", || {
+            web::get().to(health::ready)
+        }),
+        e(Method::GET, "/api/health", || {
+            web::get().to(health::api_health)
+        }),
+        e(Method::GET, "/openapi.json", || {
+            web::get().to(openapi::document)
+        }),
+    ]
+}
+
+/// Registers every route, the OpenAPI document and the docs page.
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    health::configure(cfg);
-    orders::configure(cfg);
+    cfg.app_data(web::Data::new(openapi::json()));
+    endpoints::register(cfg, &endpoints(), None);
+    endpoints::register_docs(cfg);
 }

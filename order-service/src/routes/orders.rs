@@ -10,21 +10,31 @@ use crate::{
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
 use serde::Deserialize;
 use service_kit::{Student, request::RequestId};
-use shared_types::{CreateOrder, IDEMPOTENCY_KEY_HEADER, OrderStatus, Page};
+use shared_types::{CreateOrder, IDEMPOTENCY_KEY_HEADER, Order, OrderStatus, Page, Problem};
 use std::future::{Ready, ready};
+use utoipa::IntoParams;
 use uuid::Uuid;
 
 pub const DEFAULT_PAGE_SIZE: usize = 20;
 pub const MAX_PAGE_SIZE: usize = 100;
 const MAX_PRICE_CENTS: i64 = 1_000_000_000;
 
-pub fn configure(cfg: &mut web::ServiceConfig) {
-    cfg.service(web::resource("/api/orders").post(create).get(list))
-        .service(web::resource("/api/orders/{order_id}").get(read))
-        .service(web::resource("/api/orders/{order_id}/cancel").post(cancel));
-}
-
-async fn create(
+/// Buy a seat (student): hold it, record the order, confirm. With an `Idempotency-Key`, a repeat
+/// of the same request replays the first answer.
+#[utoipa::path(post, path = "/api/orders", tag = "orders", request_body = CreateOrder, security(("bearer" = [])),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1..=255 printable ASCII characters; the first answer is replayed for 24 h")),
+    responses(
+        (status = 201, description = "Confirmed; `Location` names it", body = Order),
+        (status = 202, description = "Pending: not settled within the deadline; it settles in the background", body = Order),
+        (status = 400, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a student", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`course_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`sold_out`, `price_changed` (with `price_cents`), `already_enrolled`, `hold_limit_reached` or `request_in_progress`", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "`idempotency_key_reused`: same key, different body", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`course_service_unavailable` (with `Retry-After`), or `service_unavailable`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn create(
     who: Student,
     key: IdempotencyKey,
     request_id: RequestId,
@@ -89,7 +99,15 @@ async fn idempotent(
     }
 }
 
-async fn read(
+/// Read one of the caller's orders (student); anyone else's reads as absent.
+#[utoipa::path(get, path = "/api/orders/{order_id}", tag = "orders", params(("order_id" = Uuid, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = Order),
+        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a student", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`order_not_found`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn read(
     who: Student,
     workflow: web::Data<Workflow>,
     path: web::Path<Uuid>,
@@ -102,15 +120,27 @@ async fn read(
 }
 
 /// Query of `GET /api/orders`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
-struct ListQuery {
+#[into_params(parameter_in = Query)]
+pub(crate) struct ListQuery {
+    /// Only orders in this status.
     status: Option<OrderStatus>,
+    /// Page size, 1..=100 (default 20).
     limit: Option<i64>,
+    /// `next_cursor` of the previous page.
     cursor: Option<String>,
 }
 
-async fn list(
+/// List the caller's orders, newest first (student).
+#[utoipa::path(get, path = "/api/orders", tag = "orders", params(ListQuery), security(("bearer" = [])),
+    responses(
+        (status = 200, body = Page<Order>),
+        (status = 400, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a student", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn list(
     who: Student,
     workflow: web::Data<Workflow>,
     query: web::Query<ListQuery>,
@@ -138,7 +168,17 @@ async fn list(
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
-async fn cancel(
+/// Cancel one of the caller's orders (student) and give its seat back; again: 200.
+#[utoipa::path(post, path = "/api/orders/{order_id}/cancel", tag = "orders", params(("order_id" = Uuid, Path)), security(("bearer" = [])),
+    responses(
+        (status = 200, body = Order),
+        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not a student", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`order_not_found`", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "`order_not_cancellable`: the order failed", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`course_service_unavailable`: the cancellation is remembered and finishes in the background", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn cancel(
     who: Student,
     request_id: RequestId,
     workflow: web::Data<Workflow>,
@@ -152,7 +192,7 @@ async fn cancel(
 
 /// The optional `Idempotency-Key` header: 1..=255 visible ASCII characters.
 #[derive(Debug)]
-struct IdempotencyKey(Option<String>);
+pub(crate) struct IdempotencyKey(Option<String>);
 
 impl FromRequest for IdempotencyKey {
     type Error = ApiError;

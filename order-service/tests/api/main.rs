@@ -3,4 +3,5 @@
 
 mod client;
 mod fake;
+mod openapi;
 mod workflow;

@@ -1,0 +1,47 @@
+//! course-service's OpenAPI 3.1 document, generated from the handlers' annotations and the wire
+//! types, and served at `/openapi.json` (with a docs page at `/docs/`).
+
+use super::{courses, health, reservations};
+use actix_web::{HttpResponse, web};
+use service_kit::endpoints::{BearerAuth, OpenApiJson};
+use shared_types::{
+    Course, CreateCourse, ErrorCode, Health, Page, Problem, PutReservation, Reservation,
+    UpdatePrice, UpdateSeats,
+};
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "course-service",
+        description = "Courses, their seats, and holds on those seats that expire. Errors are \
+            `application/problem+json` with a stable `code`; every route may also answer 400 \
+            `validation_failed`, 404 `not_found`, 405 `method_not_allowed`, 408 `request_timeout`, \
+            413 `payload_too_large`, 415 `unsupported_media_type` and 429 `rate_limited`.",
+    ),
+    paths(
+        reservations::hold, reservations::read, reservations::confirm, reservations::cancel, reservations::release,
+        courses::create, courses::list, courses::read, courses::set_price, courses::set_seats,
+        health::live, health::ready, health::api_health, document,
+    ),
+    components(schemas(Course, CreateCourse, UpdatePrice, UpdateSeats, Reservation, PutReservation, Page<Course>, Problem, ErrorCode, Health)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "courses", description = "Courses and their capacity"),
+        (name = "reservations", description = "Seat holds, for order-service (service tokens)"),
+        (name = "health", description = "Probes"),
+        (name = "meta", description = "This document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document, serialized once.
+pub fn json() -> OpenApiJson {
+    OpenApiJson::new(&ApiDoc::openapi())
+}
+
+/// The OpenAPI 3.1 document of this service (public).
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "This document", content_type = "application/json")))]
+pub(crate) async fn document(doc: web::Data<OpenApiJson>) -> HttpResponse {
+    service_kit::endpoints::openapi_json(doc).await
+}

@@ -1,0 +1,40 @@
+//! order-service's OpenAPI 3.1 document, generated from the handlers' annotations and the wire
+//! types, and served at `/openapi.json` (with a docs page at `/docs/`).
+
+use super::{health, orders};
+use actix_web::{HttpResponse, web};
+use service_kit::endpoints::{BearerAuth, OpenApiJson};
+use shared_types::{CreateOrder, ErrorCode, Health, Order, OrderStatus, Page, Problem};
+use utoipa::OpenApi;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "order-service",
+        description = "Students buy course seats: each order holds a seat at course-service, is \
+            recorded, and is confirmed, safely under retries and faults. Errors are \
+            `application/problem+json` with a stable `code`; every route may also answer 400 \
+            `validation_failed`, 404 `not_found`, 405 `method_not_allowed`, 408 `request_timeout`, \
+            413 `payload_too_large`, 415 `unsupported_media_type` and 429 `rate_limited`.",
+    ),
+    paths(orders::create, orders::list, orders::read, orders::cancel, health::live, health::ready, health::api_health, document),
+    components(schemas(Order, OrderStatus, CreateOrder, Page<Order>, Problem, ErrorCode, Health)),
+    modifiers(&BearerAuth),
+    tags(
+        (name = "orders", description = "A student's orders"),
+        (name = "health", description = "Probes"),
+        (name = "meta", description = "This document"),
+    )
+)]
+pub struct ApiDoc;
+
+/// The document, serialized once.
+pub fn json() -> OpenApiJson {
+    OpenApiJson::new(&ApiDoc::openapi())
+}
+
+/// The OpenAPI 3.1 document of this service (public).
+#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "This document", content_type = "application/json")))]
+pub(crate) async fn document(doc: web::Data<OpenApiJson>) -> HttpResponse {
+    service_kit::endpoints::openapi_json(doc).await
+}

@@ -1,0 +1,32 @@
+//! The OpenAPI document describes exactly the routes the server is built from, and is served.
+
+use order_service::routes::{endpoints, openapi::ApiDoc};
+use service_kit::endpoints::{document_operations, table_operations};
+use utoipa::OpenApi;
+
+#[test]
+fn every_route_is_documented_and_every_documented_route_is_a_route() {
+    assert_eq!(
+        document_operations(&ApiDoc::openapi()),
+        table_operations(&endpoints())
+    );
+}
+
+#[test]
+fn the_document_is_openapi_3_1_with_the_error_body_and_the_bearer_scheme() {
+    let doc = serde_json::to_value(ApiDoc::openapi()).expect("json");
+    assert!(
+        doc["openapi"]
+            .as_str()
+            .is_some_and(|v| v.starts_with("3.1"))
+    );
+    assert!(doc["components"]["schemas"]["Problem"].is_object());
+    assert!(doc["components"]["securitySchemes"]["bearer"].is_object());
+    let create = &doc["paths"]["/api/orders"]["post"];
+    for status in ["201", "202", "404", "409", "422", "503"] {
+        assert!(
+            create["responses"][status].is_object(),
+            "POST /api/orders documents {status}"
+        );
+    }
+}

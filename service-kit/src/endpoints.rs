@@ -1,0 +1,146 @@
+//! The route table each service is built from, and its OpenAPI document and docs page.
+//!
+//! A service lists its routes once, as [`Endpoint`]s; [`register`] turns the list into actix
+//! resources (405 for a known path with another method), and the service's OpenAPI document
+//! describes the same list, which a test checks in both directions. `/openapi.json` serves the
+//! document and `/docs/` a Swagger UI page built into the binary (it loads nothing from the
+//! network).
+
+use actix_web::{HttpResponse, Route, http::Method, web};
+use std::collections::BTreeSet;
+use utoipa::{
+    Modify,
+    openapi::{
+        OpenApi,
+        security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
+    },
+};
+use utoipa_swagger_ui::{Config, SwaggerUi};
+
+/// One route: method, path and handler.
+#[derive(Debug, Clone)]
+pub struct Endpoint {
+    pub method: Method,
+    pub path: &'static str,
+    route: fn() -> Route,
+}
+
+impl Endpoint {
+    pub fn new(method: Method, path: &'static str, route: fn() -> Route) -> Self {
+        Endpoint {
+            method,
+            path,
+            route,
+        }
+    }
+}
+
+/// Registers `endpoints`, one resource per path (in order of first appearance); paths under
+/// `scope` are registered inside one scope, which is matched once for all of them (the hot path
+/// of course-service).
+pub fn register(cfg: &mut web::ServiceConfig, endpoints: &[Endpoint], scope: Option<&'static str>) {
+    let mut paths: Vec<&'static str> = Vec::new();
+    for e in endpoints {
+        if !paths.contains(&e.path) {
+            paths.push(e.path);
+        }
+    }
+    let resource = |path: &'static str, at: &str| {
+        endpoints
+            .iter()
+            .filter(|e| e.path == path)
+            .fold(web::resource(at.to_owned()), |r, e| r.route((e.route)()))
+    };
+    if let Some(prefix) = scope {
+        let scoped = paths
+            .iter()
+            .filter(|p| p.starts_with(prefix))
+            .fold(web::scope(prefix), |s, p| {
+                s.service(resource(p, &p[prefix.len()..]))
+            });
+        cfg.service(scoped);
+    }
+    for path in paths
+        .into_iter()
+        .filter(|p| scope.is_none_or(|prefix| !p.starts_with(prefix)))
+    {
+        cfg.service(resource(path, path));
+    }
+}
+
+/// The (method, path) pairs of a table.
+pub fn table_operations(endpoints: &[Endpoint]) -> BTreeSet<(String, String)> {
+    endpoints
+        .iter()
+        .map(|e| (e.method.as_str().to_ascii_lowercase(), e.path.to_owned()))
+        .collect()
+}
+
+/// The (method, path) pairs an OpenAPI document describes.
+pub fn document_operations(doc: &OpenApi) -> BTreeSet<(String, String)> {
+    let mut operations = BTreeSet::new();
+    for (path, item) in &doc.paths.paths {
+        let value = serde_json::to_value(item).unwrap_or_default();
+        for method in ["get", "put", "post", "delete", "patch", "head", "options"] {
+            if value.get(method).is_some() {
+                operations.insert((method.to_owned(), path.clone()));
+            }
+        }
+    }
+    operations
+}
+
+/// Adds the bearer-token security scheme the documents refer to as `bearer`.
+#[derive(Debug)]
+pub struct BearerAuth;
+
+impl Modify for BearerAuth {
+    fn modify(&self, openapi: &mut OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                HttpBuilder::new()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .description(Some(
+                        "HS256 token with `sub`, `role` (instructor, student or service) and `exp`",
+                    ))
+                    .build(),
+            ),
+        );
+    }
+}
+
+/// The serialized document, computed once.
+#[derive(Debug, Clone)]
+pub struct OpenApiJson(pub web::Bytes);
+
+impl OpenApiJson {
+    pub fn new(doc: &OpenApi) -> Self {
+        OpenApiJson(web::Bytes::from(
+            serde_json::to_vec(doc).unwrap_or_default(),
+        ))
+    }
+}
+
+/// `GET /openapi.json`.
+pub async fn openapi_json(doc: web::Data<OpenApiJson>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("application/json")
+        .body(doc.0.clone())
+}
+
+/// Registers `/docs/` (the Swagger UI page, reading `/openapi.json`) and `/docs`, which redirects
+/// to it.
+pub fn register_docs(cfg: &mut web::ServiceConfig) {
+    cfg.route(
+        "/docs",
+        web::get().to(|| async {
+            HttpResponse::PermanentRedirect()
+                .insert_header(("location", "/docs/"))
+                .finish()
+        }),
+    )
+    .service(SwaggerUi::new("/docs/{_:.*}").config(Config::new(["/openapi.json"])));
+}
