@@ -12,6 +12,7 @@
 
 use crate::inventory::Inventory;
 use chrono::{DateTime, Utc};
+use prometheus_client::metrics::{counter::Counter, histogram::Histogram};
 use std::{
     sync::{
         Arc,
@@ -58,17 +59,28 @@ pub enum SchedulerError {
     Start(#[from] JobSchedulerError),
 }
 
-/// What the job has done so far, for operators and benchmarks.
-#[derive(Debug, Default)]
+/// What the job has done so far, for operators (the metrics) and benchmarks.
+#[derive(Debug)]
 pub struct SweepStats {
     /// Sweeps run.
-    pub sweeps: AtomicU64,
-    /// Holds expired by sweeps, in all.
-    pub expired_total: AtomicU64,
+    pub sweeps: Counter,
+    /// How long each sweep took.
+    pub duration: Histogram,
     /// Holds expired by the latest sweep that expired any.
     pub last_expired: AtomicU64,
     /// How long that sweep took, in microseconds.
     pub last_duration_us: AtomicU64,
+}
+
+impl Default for SweepStats {
+    fn default() -> Self {
+        SweepStats {
+            sweeps: Counter::default(),
+            duration: service_kit::metrics::latency_histogram(),
+            last_expired: AtomicU64::new(0),
+            last_duration_us: AtomicU64::new(0),
+        }
+    }
 }
 
 /// The running sweep job.
@@ -124,13 +136,14 @@ async fn run_once(inventory: Inventory, running: Arc<AtomicBool>, stats: Arc<Swe
     let started = Instant::now();
     let outcome = tokio::task::spawn_blocking(move || sweep(&inventory, inventory.now())).await;
     running.store(false, Ordering::Release);
-    stats.sweeps.fetch_add(1, Ordering::Relaxed);
+    stats.sweeps.inc();
+    stats.duration.observe(started.elapsed().as_secs_f64());
     if let Ok(report) = &outcome
         && report.expired > 0
     {
-        let expired = report.expired as u64;
-        stats.expired_total.fetch_add(expired, Ordering::Relaxed);
-        stats.last_expired.store(expired, Ordering::Relaxed);
+        stats
+            .last_expired
+            .store(report.expired as u64, Ordering::Relaxed);
         stats
             .last_duration_us
             .store(started.elapsed().as_micros() as u64, Ordering::Relaxed);

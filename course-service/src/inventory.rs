@@ -36,6 +36,7 @@ use crate::{
         BookError, CourseBook, CourseId, CourseSnapshot, Held, HoldRequest, NewCourse, Reservation,
         ReservationId,
     },
+    metrics::TransitionCounters,
     persistence::CourseChange,
 };
 use chrono::{DateTime, TimeDelta, Utc};
@@ -109,6 +110,18 @@ struct Shared {
     max_holds_per_student: u32,
     /// How many holds each student has now (kept only when there is a limit).
     holds_per_student: DashMap<Arc<str>, u32>,
+    /// Reservations entering each status, for the metrics.
+    transitions: TransitionCounters,
+}
+
+/// Seat totals across all courses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub courses: u64,
+    pub seats_total: u64,
+    pub seats_available: u64,
+    pub seats_held: u64,
+    pub seats_sold: u64,
 }
 
 impl Inventory {
@@ -157,6 +170,7 @@ impl Inventory {
                 journal,
                 max_holds_per_student,
                 holds_per_student,
+                transitions: TransitionCounters::default(),
             }),
         }
     }
@@ -352,6 +366,30 @@ impl Inventory {
         }
     }
 
+    /// The counters of reservation transitions (shared handles, for the metrics registry).
+    pub fn transitions(&self) -> TransitionCounters {
+        self.shared.transitions.clone()
+    }
+
+    /// Seat totals across all courses (visits every course; for metrics scrapes).
+    pub fn totals(&self) -> Totals {
+        let books: Vec<_> = self
+            .shared
+            .courses
+            .iter()
+            .map(|e| Arc::clone(e.value()))
+            .collect();
+        books.iter().fold(Totals::default(), |mut t, book| {
+            let s = book.lock().snapshot();
+            t.courses += 1;
+            t.seats_total += u64::from(s.seats_total);
+            t.seats_available += u64::from(s.seats_available());
+            t.seats_held += u64::from(s.seats_held);
+            t.seats_sold += u64::from(s.seats_sold);
+            t
+        })
+    }
+
     /// How many holds `student` has now, as counted for the limit (0 without a limit).
     pub fn holds_of(&self, student: &str) -> u32 {
         self.shared.holds_per_student.get(student).map_or(0, |c| *c)
@@ -441,6 +479,7 @@ impl Inventory {
     /// gives back the hold slots of holds that ended.
     fn record(&self, id: CourseId, book: &mut CourseBook) -> Ticket {
         self.release_hold_slots(&book.take_ended_holds());
+        self.shared.transitions.add(book.take_events());
         let Some(journal) = &self.shared.journal else {
             book.discard_changes();
             return Ticket::ready();

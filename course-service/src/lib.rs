@@ -3,6 +3,7 @@
 //! - [`domain`]: the pure rules (validation, the hold state machine, one course's ledger).
 //! - [`inventory`]: every course's ledger in memory, one lock per course; the only locking code.
 //! - [`expiry`]: the sweep of lapsed holds and its cron job; [`deadlines`]: the index it reads.
+//! - [`metrics`]: what `/metrics` reports.
 //! - [`routes`]: the HTTP handlers; [`error`]: their one error type.
 //! - [`persistence`]: the durable records and loading them at start-up.
 //! - [`catalog`]: the ordered course list behind listing pages.
@@ -16,6 +17,7 @@ pub mod domain;
 pub mod error;
 pub mod expiry;
 pub mod inventory;
+pub mod metrics;
 pub mod persistence;
 pub mod routes;
 pub mod startup;

@@ -47,10 +47,19 @@ impl Application {
         let expiry = ExpiryJob::start(inventory.clone(), &config.expiry_sweep_cron).await?;
         let (listener, port) = server::bind(&config.host, config.port)?;
         let data = web::Data::new(inventory.clone());
-        let server = server::serve(listener, &config.server_options(), move |cfg| {
-            cfg.app_data(keys.clone()).app_data(data.clone());
-            routes::configure(cfg);
-        })?;
+        let (metrics, http_metrics) = crate::metrics::endpoint(inventory.clone(), expiry.stats());
+        let metrics = web::Data::new(metrics);
+        let server = server::serve(
+            listener,
+            &config.server_options(),
+            http_metrics,
+            move |cfg| {
+                cfg.app_data(keys.clone())
+                    .app_data(data.clone())
+                    .app_data(metrics.clone());
+                routes::configure(cfg);
+            },
+        )?;
         Ok(Application {
             port,
             server,

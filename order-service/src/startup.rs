@@ -49,7 +49,8 @@ impl Application {
         };
         let client = HttpCourseClient::new(&client_config, keys.clone())
             .context("cannot build the HTTP client")?;
-        Application::build_with_client(config, Arc::new(client)).await
+        let calls = client.metrics();
+        Application::assemble(config, Arc::new(client), Some(calls)).await
     }
 
     /// Builds the service around any course-service client (tests pass fakes).
@@ -57,15 +58,32 @@ impl Application {
         config: &Config,
         client: Arc<dyn CourseClient>,
     ) -> anyhow::Result<Self> {
+        Application::assemble(config, client, None).await
+    }
+
+    async fn assemble(
+        config: &Config,
+        client: Arc<dyn CourseClient>,
+        calls: Option<crate::course_client::CallMetrics>,
+    ) -> anyhow::Result<Self> {
         let keys = web::Data::new(keys(config)?);
         let workflow = Workflow::new(open_store(config)?, client, config.order_deadline());
         let reconciler = reconciler::spawn(workflow.clone(), config.reconcile_interval());
         let (listener, port) = server::bind(&config.host, config.port)?;
         let data = web::Data::new(workflow.clone());
-        let server = server::serve(listener, &config.server_options(), move |cfg| {
-            cfg.app_data(keys.clone()).app_data(data.clone());
-            routes::configure(cfg);
-        })?;
+        let (metrics, http_metrics) = crate::metrics::endpoint(&workflow, calls);
+        let metrics = web::Data::new(metrics);
+        let server = server::serve(
+            listener,
+            &config.server_options(),
+            http_metrics,
+            move |cfg| {
+                cfg.app_data(keys.clone())
+                    .app_data(data.clone())
+                    .app_data(metrics.clone());
+                routes::configure(cfg);
+            },
+        )?;
         Ok(Application {
             port,
             server,

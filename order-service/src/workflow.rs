@@ -21,6 +21,10 @@ use crate::{
     course_client::{CallContext, CourseClient, CourseError},
     orders::{AlreadyLive, Finish, OrderStore},
 };
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family},
+};
 use service_kit::journal::JournalError;
 use shared_types::{CreateOrder, ErrorCode, Order, OrderStatus, Reservation, ReservationStatus};
 use std::{sync::Arc, time::Duration};
@@ -116,6 +120,24 @@ pub struct Workflow {
     store: OrderStore,
     client: Arc<dyn CourseClient>,
     deadline: Duration,
+    metrics: WorkflowMetrics,
+}
+
+/// A counter label: how something ended.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct Outcome {
+    pub outcome: &'static str,
+}
+
+/// What the workflow counts for the metrics.
+#[derive(Debug, Clone, Default)]
+pub struct WorkflowMetrics {
+    /// `POST /api/orders` answers, by outcome.
+    pub placed: Family<Outcome, Counter>,
+    /// Orders reaching a final status (by a request or the reconciler).
+    pub settled: Family<Outcome, Counter>,
+    /// Compensating calls: ids cancelled so that a late hold cannot land, seats given back.
+    pub compensations: Counter,
 }
 
 impl Workflow {
@@ -124,7 +146,13 @@ impl Workflow {
             store,
             client,
             deadline,
+            metrics: WorkflowMetrics::default(),
         }
+    }
+
+    /// The workflow's counters (shared handles, for the metrics registry).
+    pub fn metrics(&self) -> WorkflowMetrics {
+        self.metrics.clone()
     }
 
     pub fn store(&self) -> &OrderStore {
@@ -181,6 +209,16 @@ impl Workflow {
                 Settlement::Unsettled,
             ),
         };
+        let outcome = match order.status {
+            OrderStatus::Confirmed => "confirmed",
+            OrderStatus::Pending => "pending",
+            OrderStatus::Failed => "failed",
+            OrderStatus::Cancelled => "cancelled",
+        };
+        self.metrics
+            .placed
+            .get_or_create(&Outcome { outcome })
+            .inc();
         Ok(Placed { order, settlement })
     }
 
@@ -262,11 +300,18 @@ impl Workflow {
         if order.status == OrderStatus::Failed {
             return Err(CancelError::NotCancellable);
         }
+        self.metrics
+            .settled
+            .get_or_create(&Outcome {
+                outcome: "cancelled",
+            })
+            .inc();
         Ok(order)
     }
 
     /// Makes sure the reservation holds no seat: cancel it, or release it if it was confirmed.
     async fn return_seat(&self, ctx: &CallContext) -> Result<(), CancelError> {
+        self.metrics.compensations.inc();
         match self.client.cancel(ctx).await {
             Ok(_) => Ok(()),
             Err(e) if e.is_refusal(ErrorCode::CourseNotFound) => Ok(()),
@@ -361,7 +406,7 @@ impl Workflow {
                 }
             }
             Err(e) if e.is_refusal(ErrorCode::ReservationNotFound) => {
-                match self.client.cancel(ctx).await {
+                match self.compensate(ctx).await {
                     // The id is now a tombstone: a hold still on its way cannot take a seat.
                     Ok(r) if r.status == ReservationStatus::Cancelled => Settlement::unavailable(),
                     Ok(r) => Settlement::from_final_status(r.status),
@@ -398,7 +443,22 @@ impl Workflow {
             .finish(id, finish, now())
             .unwrap_or_else(|| unreachable!("orders are never removed"));
         recorded.wait().await?;
+        let outcome = if matches!(finish, Finish::Confirmed) {
+            "confirmed"
+        } else {
+            "failed"
+        };
+        self.metrics
+            .settled
+            .get_or_create(&Outcome { outcome })
+            .inc();
         Ok(order)
+    }
+
+    /// Cancels the order's reservation id (a tombstone if it was never reserved).
+    async fn compensate(&self, ctx: &CallContext) -> Result<Reservation, CourseError> {
+        self.metrics.compensations.inc();
+        self.client.cancel(ctx).await
     }
 }
 

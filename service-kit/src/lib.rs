@@ -1,6 +1,7 @@
 //! HTTP plumbing both services share, so that each service's code is only its own rules.
 //!
 //! - [`auth`]: HS256 bearer tokens, verification and minting, and role-checking extractors.
+//! - [`metrics`]: Prometheus metrics and `/metrics`.
 //! - [`problem`]: problem+json responses for every error the framework itself produces
 //!   (malformed JSON, bad path or query, 404, 405, 413, 415) and the extractor configurations
 //!   that route them there.
@@ -23,6 +24,7 @@ pub mod health;
 pub mod journal;
 #[cfg(test)]
 mod journal_tests;
+pub mod metrics;
 pub mod problem;
 pub mod rate_limit;
 pub mod request;

@@ -5,7 +5,7 @@
 //! characters) and is generated otherwise; it is echoed on the response and recorded on the span,
 //! so every log line of the request carries it. Handlers read it with [`RequestId`] to forward it.
 
-use crate::problem::problem_response;
+use crate::{metrics::HttpMetrics, problem::problem_response};
 use actix_web::{
     Error, FromRequest, HttpMessage, HttpRequest, HttpResponse,
     body::{BoxBody, MessageBody},
@@ -181,14 +181,23 @@ fn escaped(
 }
 
 fn log_request(span: &tracing::Span, res: &ServiceResponse<BoxBody>, started: Instant) {
-    // With request logging filtered out (as under load), skip the work of building the line.
-    if span.is_disabled() && !res.status().is_server_error() {
-        return;
-    }
     let route = res
         .request()
         .match_pattern()
         .unwrap_or_else(|| "unmatched".to_owned());
+    if let Some(metrics) = res.request().app_data::<web::Data<HttpMetrics>>() {
+        let status = res.status().as_u16();
+        metrics.observe(
+            res.request().method().as_str(),
+            &route,
+            status,
+            started.elapsed().as_secs_f64(),
+        );
+    }
+    // With request logging filtered out (as under load), skip the work of building the line.
+    if span.is_disabled() && !res.status().is_server_error() {
+        return;
+    }
     span.record("route", route.as_str());
     let status = res.status().as_u16();
     let latency_us = started.elapsed().as_micros() as u64;

@@ -2,6 +2,7 @@
 //! fallback routes around each service's own routes and state.
 
 use crate::{
+    metrics::HttpMetrics,
     problem,
     rate_limit::{RateLimits, rate_limit},
     request::{BodyTimeout, request_context},
@@ -36,12 +37,13 @@ pub fn bind(host: &str, port: u16) -> anyhow::Result<(TcpListener, u16)> {
 }
 
 /// A server on `listener`. `configure` registers the service's app data and routes; everything
-/// else (request ids and access logs, rate limiting, client timeouts, problem+json for framework
-/// errors, 404 for unknown routes) is the same for every service. Signals are left to the caller,
+/// else (request ids, access logs and request metrics, rate limiting, client timeouts, problem+json
+/// for framework errors, 404 for unknown routes) is the same for every service. Signals are left to the caller,
 /// which stops the server through its handle.
 pub fn serve<F>(
     listener: TcpListener,
     options: &ServerOptions,
+    metrics: HttpMetrics,
     configure: F,
 ) -> std::io::Result<Server>
 where
@@ -63,12 +65,14 @@ where
         }
     });
     let body_timeout = BodyTimeout(options.client_timeout);
+    let metrics = web::Data::new(metrics);
     let server = HttpServer::new(move || {
         App::new()
             .wrap(problem::fallback())
             .wrap(from_fn(rate_limit))
             .wrap(from_fn(request_context))
             .app_data(limits.clone())
+            .app_data(metrics.clone())
             .app_data(web::Data::new(body_timeout))
             .app_data(problem::json_config())
             .app_data(problem::path_config())

@@ -441,3 +441,138 @@ async fn both_services_serve_their_openapi_document_and_docs_page() {
         assert_eq!(page.status(), StatusCode::OK);
     }
 }
+
+/// The value of the first sample of `name` whose labels contain every one of `labels`.
+fn sample(text: &str, name: &str, labels: &[&str]) -> Option<f64> {
+    text.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter(|l| l.starts_with(name) && l[name.len()..].starts_with(['{', ' ']))
+        .find(|l| labels.iter().all(|label| l.contains(label)))
+        .and_then(|l| l.rsplit(' ').next())
+        .and_then(|v| v.parse().ok())
+}
+
+#[tokio::test]
+async fn metrics_report_requests_seats_orders_and_calls() {
+    let cluster = TestCluster::spawn().await;
+    let course = cluster.create_course(3, 700).await;
+    assert_eq!(
+        cluster.buy("stu1", course).await.status,
+        StatusCode::CREATED
+    );
+    cluster
+        .buy("stu2", Uuid::now_v7())
+        .await
+        .assert_problem(404, "course_not_found");
+    let scrape = |base: String| {
+        let client = cluster.client.clone();
+        async move {
+            let response = client
+                .get(format!("{base}/metrics"))
+                .send()
+                .await
+                .expect("metrics");
+            assert_eq!(response.status(), StatusCode::OK);
+            assert!(
+                response.headers()["content-type"]
+                    .to_str()
+                    .unwrap_or("")
+                    .contains("openmetrics-text")
+            );
+            response.text().await.expect("text")
+        }
+    };
+    let course_metrics = scrape(cluster.course_url.clone()).await;
+    let hold_route = r#"route="/api/courses/{course_id}/reservations/{reservation_id}""#;
+    assert_eq!(
+        sample(
+            &course_metrics,
+            "course_http_requests_total",
+            &[hold_route, r#"method="PUT""#, r#"status="201""#]
+        ),
+        Some(1.0),
+        "{course_metrics}"
+    );
+    assert!(
+        sample(
+            &course_metrics,
+            "course_http_request_duration_seconds_count",
+            &[hold_route]
+        )
+        .is_some_and(|n| n >= 1.0)
+    );
+    assert_eq!(
+        sample(&course_metrics, "course_holds_created_total", &[]),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&course_metrics, "course_holds_confirmed_total", &[]),
+        Some(1.0)
+    );
+    assert_eq!(sample(&course_metrics, "course_seats_sold", &[]), Some(1.0));
+    assert_eq!(
+        sample(&course_metrics, "course_seats_available", &[]),
+        Some(2.0)
+    );
+    assert_eq!(sample(&course_metrics, "course_courses", &[]), Some(1.0));
+
+    let order_metrics = scrape(cluster.order_url.clone()).await;
+    assert_eq!(
+        sample(
+            &order_metrics,
+            "order_orders_placed_total",
+            &[r#"outcome="confirmed""#]
+        ),
+        Some(1.0),
+        "{order_metrics}"
+    );
+    assert_eq!(
+        sample(
+            &order_metrics,
+            "order_orders_placed_total",
+            &[r#"outcome="failed""#]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &order_metrics,
+            "order_course_calls_total",
+            &[r#"call="hold""#, r#"result="ok""#]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &order_metrics,
+            "order_course_calls_total",
+            &[r#"call="hold""#, r#"result="refused""#]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(
+            &order_metrics,
+            "order_course_calls_total",
+            &[r#"call="confirm""#, r#"result="ok""#]
+        ),
+        Some(1.0)
+    );
+    assert_eq!(
+        sample(&order_metrics, "order_course_call_attempts_total", &[]),
+        Some(3.0),
+        "no retries were needed"
+    );
+    assert_eq!(
+        sample(&order_metrics, "order_reconciler_backlog", &[]),
+        Some(0.0)
+    );
+    assert_eq!(
+        sample(
+            &order_metrics,
+            "order_http_requests_total",
+            &[r#"route="/api/orders""#, r#"status="201""#]
+        ),
+        Some(1.0)
+    );
+}

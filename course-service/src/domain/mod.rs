@@ -11,7 +11,7 @@ pub mod book;
 pub mod course;
 pub mod reservation;
 
-pub use book::{BookChanges, BookError, CourseBook, CourseSnapshot, Held, HoldRequest};
+pub use book::{BookChanges, BookError, BookEvents, CourseBook, CourseSnapshot, Held, HoldRequest};
 pub use course::{CourseDetails, Currency, NewCourse, ValidationError};
 pub use reservation::{Reservation, SeatEffect, Status, TransitionError};
 

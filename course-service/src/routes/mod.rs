@@ -58,6 +58,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         e(Method::GET, "/openapi.json", || {
             web::get().to(openapi::document)
         }),
+        e(Method::GET, "/metrics", || web::get().to(openapi::metrics)),
     ]
 }
 

@@ -22,7 +22,7 @@ use utoipa::OpenApi;
     paths(
         reservations::hold, reservations::read, reservations::confirm, reservations::cancel, reservations::release,
         courses::create, courses::list, courses::read, courses::set_price, courses::set_seats,
-        health::live, health::ready, health::api_health, document,
+        health::live, health::ready, health::api_health, document, metrics,
     ),
     components(schemas(Course, CreateCourse, UpdatePrice, UpdateSeats, Reservation, PutReservation, Page<Course>, Problem, ErrorCode, Health)),
     modifiers(&BearerAuth),
@@ -30,7 +30,7 @@ use utoipa::OpenApi;
         (name = "courses", description = "Courses and their capacity"),
         (name = "reservations", description = "Seat holds, for order-service (service tokens)"),
         (name = "health", description = "Probes"),
-        (name = "meta", description = "This document"),
+        (name = "meta", description = "This document and the metrics"),
     )
 )]
 pub struct ApiDoc;
@@ -44,4 +44,12 @@ pub fn json() -> OpenApiJson {
 #[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "This document", content_type = "application/json")))]
 pub(crate) async fn document(doc: web::Data<OpenApiJson>) -> HttpResponse {
     service_kit::endpoints::openapi_json(doc).await
+}
+
+/// Prometheus metrics, OpenMetrics text format (public).
+#[utoipa::path(get, path = "/metrics", tag = "meta", responses((status = 200, description = "Request counts and latencies, seat totals, reservation transitions, expiry sweeps", content_type = "application/openmetrics-text")))]
+pub(crate) async fn metrics(
+    endpoint: web::Data<service_kit::metrics::MetricsEndpoint>,
+) -> HttpResponse {
+    service_kit::metrics::metrics(endpoint).await
 }

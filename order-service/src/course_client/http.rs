@@ -9,6 +9,10 @@ use super::{
 use anyhow::Context;
 use arc_swap::ArcSwap;
 use async_trait::async_trait;
+use prometheus_client::{
+    encoding::EncodeLabelSet,
+    metrics::{counter::Counter, family::Family},
+};
 use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{Method, StatusCode};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
@@ -39,9 +43,29 @@ pub struct HttpCourseClient {
     http: ClientWithMiddleware,
     probe: reqwest::Client,
     tokens: Arc<ServiceTokens>,
+    metrics: CallMetrics,
+}
+
+/// Labels of a call count: which call, and how it ended.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct CallLabels {
+    pub call: &'static str,
+    pub result: &'static str,
+}
+
+/// Calls to course-service by outcome, and attempts (calls plus retries).
+#[derive(Debug, Clone, Default)]
+pub struct CallMetrics {
+    pub calls: Family<CallLabels, Counter>,
+    pub attempts: Counter,
 }
 
 impl HttpCourseClient {
+    /// The call counters (shared handles, for the metrics registry).
+    pub fn metrics(&self) -> CallMetrics {
+        self.metrics.clone()
+    }
+
     pub fn new(config: &HttpCourseClientConfig, keys: TokenKeys) -> anyhow::Result<Self> {
         let raw = reqwest::Client::builder()
             .timeout(config.timeout)
@@ -55,9 +79,13 @@ impl HttpCourseClient {
             backoff(config.max_retries),
             CourseRetryStrategy,
         );
+        let metrics = CallMetrics::default();
+        let probe = DeliveryProbe {
+            attempts: metrics.attempts.clone(),
+        };
         let http = ClientBuilder::new(raw.clone())
             .with(retry)
-            .with(DeliveryProbe)
+            .with(probe)
             .build();
         let base_url = reqwest::Url::parse(&config.base_url)
             .with_context(|| format!("COURSE_SERVICE_URL `{}` is not a URL", config.base_url))?;
@@ -72,6 +100,7 @@ impl HttpCourseClient {
             http,
             probe: raw,
             tokens: Arc::new(ServiceTokens::new(keys)),
+            metrics,
         })
     }
 
@@ -82,6 +111,13 @@ impl HttpCourseClient {
         action: &str,
         body: Option<&PutReservation>,
     ) -> Result<Reservation, CourseError> {
+        let call = match action {
+            "" if method == Method::GET => "read",
+            "" => "hold",
+            "/confirm" => "confirm",
+            "/cancel" => "cancel",
+            _ => "release",
+        };
         let mut url = self.base_url.clone();
         url.set_path(&format!(
             "{}/api/courses/{}/reservations/{}{}",
@@ -97,11 +133,22 @@ impl HttpCourseClient {
         if let Some(body) = body {
             request = request.json(body);
         }
-        match request.send().await {
+        let outcome = match request.send().await {
             Ok(response) => decode(response).await,
             Err(_) if !delivery.maybe_delivered() => Err(CourseError::NotDelivered),
             Err(e) => Err(CourseError::Unknown(format!("{e:#}"))),
-        }
+        };
+        let result = match &outcome {
+            Ok(_) => "ok",
+            Err(CourseError::Refused { .. }) => "refused",
+            Err(CourseError::NotDelivered) => "not_delivered",
+            Err(CourseError::Unknown(_)) => "unknown",
+        };
+        self.metrics
+            .calls
+            .get_or_create(&CallLabels { call, result })
+            .inc();
+        outcome
     }
 }
 

@@ -13,7 +13,7 @@
 mod http;
 mod retry;
 
-pub use http::{HttpCourseClient, HttpCourseClientConfig};
+pub use http::{CallMetrics, HttpCourseClient, HttpCourseClientConfig};
 pub use retry::CourseRetryStrategy;
 
 use async_trait::async_trait;

@@ -70,9 +70,11 @@ impl Delivery {
     }
 }
 
-/// The per-attempt middleware that fills in [`Delivery`].
-#[derive(Debug, Clone, Copy, Default)]
-pub struct DeliveryProbe;
+/// The per-attempt middleware that fills in [`Delivery`] and counts attempts.
+#[derive(Debug, Clone, Default)]
+pub struct DeliveryProbe {
+    pub attempts: prometheus_client::metrics::counter::Counter,
+}
 
 #[async_trait]
 impl Middleware for DeliveryProbe {
@@ -82,6 +84,7 @@ impl Middleware for DeliveryProbe {
         extensions: &mut Extensions,
         next: Next<'_>,
     ) -> reqwest_middleware::Result<Response> {
+        self.attempts.inc();
         let result = next.run(req, extensions).await;
         let not_sent =
             matches!(&result, Err(reqwest_middleware::Error::Reqwest(e)) if e.is_connect());

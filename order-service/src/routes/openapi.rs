@@ -17,13 +17,13 @@ use utoipa::OpenApi;
             `validation_failed`, 404 `not_found`, 405 `method_not_allowed`, 408 `request_timeout`, \
             413 `payload_too_large`, 415 `unsupported_media_type` and 429 `rate_limited`.",
     ),
-    paths(orders::create, orders::list, orders::read, orders::cancel, health::live, health::ready, health::api_health, document),
+    paths(orders::create, orders::list, orders::read, orders::cancel, health::live, health::ready, health::api_health, document, metrics),
     components(schemas(Order, OrderStatus, CreateOrder, Page<Order>, Problem, ErrorCode, Health)),
     modifiers(&BearerAuth),
     tags(
         (name = "orders", description = "A student's orders"),
         (name = "health", description = "Probes"),
-        (name = "meta", description = "This document"),
+        (name = "meta", description = "This document and the metrics"),
     )
 )]
 pub struct ApiDoc;
@@ -37,4 +37,12 @@ pub fn json() -> OpenApiJson {
 #[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "This document", content_type = "application/json")))]
 pub(crate) async fn document(doc: web::Data<OpenApiJson>) -> HttpResponse {
     service_kit::endpoints::openapi_json(doc).await
+}
+
+/// Prometheus metrics, OpenMetrics text format (public).
+#[utoipa::path(get, path = "/metrics", tag = "meta", responses((status = 200, description = "Request counts and latencies, orders by outcome, course-service calls, retries, compensations, reconciler backlog", content_type = "application/openmetrics-text")))]
+pub(crate) async fn metrics(
+    endpoint: web::Data<service_kit::metrics::MetricsEndpoint>,
+) -> HttpResponse {
+    service_kit::metrics::metrics(endpoint).await
 }

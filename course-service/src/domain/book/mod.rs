@@ -15,6 +15,13 @@ mod tests;
 
 pub use persist::BookChanges;
 
+impl CourseBook {
+    /// Takes the transition counts since the last call.
+    pub fn take_events(&mut self) -> BookEvents {
+        std::mem::take(&mut self.events)
+    }
+}
+
 use super::{
     CourseId, ReservationId,
     course::{CourseDetails, NewCourse},
@@ -109,6 +116,30 @@ pub struct CourseBook {
     /// Students whose hold ended (confirmed, cancelled or expired) since then, for the inventory's
     /// count of holds per student.
     holds_ended: Vec<Arc<str>>,
+    /// Transitions since then, for the service's metrics.
+    events: BookEvents,
+}
+
+/// How many reservations entered each status, since the counts were last taken.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct BookEvents {
+    pub held: u64,
+    pub confirmed: u64,
+    pub cancelled: u64,
+    pub expired: u64,
+    pub released: u64,
+}
+
+impl BookEvents {
+    fn count(&mut self, status: Status) {
+        match status {
+            Status::Held => self.held += 1,
+            Status::Confirmed => self.confirmed += 1,
+            Status::Cancelled => self.cancelled += 1,
+            Status::Expired => self.expired += 1,
+            Status::Released => self.released += 1,
+        }
+    }
 }
 
 impl CourseBook {
@@ -128,6 +159,7 @@ impl CourseBook {
             course_changed: true,
             removed: Vec::new(),
             holds_ended: Vec::new(),
+            events: BookEvents::default(),
         }
     }
 
@@ -189,6 +221,7 @@ impl CourseBook {
             .insert(Arc::clone(&request.student), id);
         self.reservations.insert(id, reservation.clone());
         self.changed.push(id);
+        self.events.count(Status::Held);
         Ok(Held {
             reservation,
             created: true,
@@ -355,7 +388,7 @@ impl CourseBook {
             .ok_or(BookError::ReservationNotFound)?;
         let effect = step(reservation)?;
         let stored = reservation.clone();
-        self.apply(id, stored.student.as_ref(), stored.is_live(), effect);
+        self.apply(id, stored.student.as_ref(), stored.status, effect);
         Ok(stored)
     }
 
@@ -369,19 +402,25 @@ impl CourseBook {
             return false;
         }
         let student = reservation.student.clone();
-        self.apply(id, student.as_ref(), false, effect);
+        self.apply(id, student.as_ref(), Status::Expired, effect);
         true
     }
 
     /// Moves one seat as `effect` says and, once the reservation of `student` stopped being live,
     /// frees the student to hold again.
+    /// Moves one seat as `effect` says, counts the event, and, once the reservation of `student`
+    /// stopped being live (its status is now `status`), frees the student to hold again.
     fn apply(
         &mut self,
         id: ReservationId,
         student: Option<&Arc<str>>,
-        live: bool,
+        status: Status,
         effect: SeatEffect,
     ) {
+        let live = matches!(status, Status::Held | Status::Confirmed);
+        if effect != SeatEffect::None {
+            self.events.count(status);
+        }
         match effect {
             SeatEffect::None => return,
             SeatEffect::HeldToSold => {

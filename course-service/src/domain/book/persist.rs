@@ -80,6 +80,7 @@ impl CourseBook {
             course_changed: false,
             removed: Vec::new(),
             holds_ended: Vec::new(),
+            events: Default::default(),
         };
         for (id, reservation) in reservations {
             match reservation.status {

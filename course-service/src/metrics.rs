@@ -1,0 +1,91 @@
+//! course-service's metrics: HTTP requests (by route and status), the seat totals across courses
+//! (computed when scraped; per-course series would be too many), reservation transitions, the
+//! expiry backlog and sweeps, served at `/metrics`.
+
+use crate::{expiry::SweepStats, inventory::Inventory};
+use prometheus_client::{
+    metrics::{counter::Counter, gauge::Gauge},
+    registry::Registry,
+};
+use service_kit::metrics::{HttpMetrics, MetricsEndpoint};
+use std::sync::Arc;
+
+/// Reservations entering each status, counted by the inventory.
+#[derive(Debug, Clone, Default)]
+pub struct TransitionCounters {
+    pub held: Counter,
+    pub confirmed: Counter,
+    pub cancelled: Counter,
+    pub expired: Counter,
+    pub released: Counter,
+}
+
+impl TransitionCounters {
+    pub fn add(&self, events: crate::domain::book::BookEvents) {
+        self.held.inc_by(events.held);
+        self.confirmed.inc_by(events.confirmed);
+        self.cancelled.inc_by(events.cancelled);
+        self.expired.inc_by(events.expired);
+        self.released.inc_by(events.released);
+    }
+}
+
+/// The registry and `/metrics` of one course-service, and the HTTP metrics the server records.
+pub fn endpoint(inventory: Inventory, sweeps: Arc<SweepStats>) -> (MetricsEndpoint, HttpMetrics) {
+    let mut registry = Registry::with_prefix("course");
+    let http = HttpMetrics::register(&mut registry);
+    let t = inventory.transitions();
+    registry.register("holds_created", "Holds placed", t.held);
+    registry.register(
+        "holds_confirmed",
+        "Holds confirmed (seats sold)",
+        t.confirmed,
+    );
+    registry.register("holds_cancelled", "Holds cancelled", t.cancelled);
+    registry.register(
+        "holds_expired",
+        "Holds expired (by a sweep or on access)",
+        t.expired,
+    );
+    registry.register("seats_released", "Sold seats given back", t.released);
+    registry.register("expiry_sweeps", "Expiry sweeps run", sweeps.sweeps.clone());
+    registry.register(
+        "expiry_sweep_duration_seconds",
+        "Time each expiry sweep took",
+        sweeps.duration.clone(),
+    );
+    let gauges: [(&str, &str, Gauge); 6] = [
+        ("courses", "Courses", Gauge::default()),
+        ("seats_total", "Seats of all courses", Gauge::default()),
+        (
+            "seats_available",
+            "Seats available, all courses",
+            Gauge::default(),
+        ),
+        ("seats_held", "Seats held, all courses", Gauge::default()),
+        ("seats_sold", "Seats sold, all courses", Gauge::default()),
+        (
+            "expiry_backlog",
+            "Hold deadlines waiting in the expiry index",
+            Gauge::default(),
+        ),
+    ];
+    for (name, help, gauge) in &gauges {
+        registry.register(*name, *help, gauge.clone());
+    }
+    let refresh = move || {
+        let totals = inventory.totals();
+        let values = [
+            totals.courses,
+            totals.seats_total,
+            totals.seats_available,
+            totals.seats_held,
+            totals.seats_sold,
+            inventory.pending_deadlines() as u64,
+        ];
+        for ((_, _, gauge), value) in gauges.iter().zip(values) {
+            gauge.set(value as i64);
+        }
+    };
+    (MetricsEndpoint::new(registry, refresh), http)
+}
