@@ -11,7 +11,8 @@ use std::collections::BTreeSet;
 use utoipa::{
     Modify,
     openapi::{
-        OpenApi,
+        Content, OpenApi, Ref, RefOr, ResponseBuilder,
+        path::Operation,
         security::{HttpAuthScheme, HttpBuilder, SecurityScheme},
     },
 };
@@ -110,6 +111,70 @@ impl Modify for BearerAuth {
             ),
         );
     }
+}
+
+/// Documents the answers every operation can give whatever its handler says: 400 for a bad
+/// path or query parameter, 408, 413 and 415 for a body that is slow, too large or not JSON, and
+/// 429 from the rate limiter. Handlers document only their own outcomes.
+#[derive(Debug)]
+pub struct CommonResponses;
+
+impl Modify for CommonResponses {
+    fn modify(&self, openapi: &mut OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            let operations = [
+                &mut item.get,
+                &mut item.put,
+                &mut item.post,
+                &mut item.delete,
+                &mut item.patch,
+            ];
+            for operation in operations.into_iter().flatten() {
+                add_common_responses(operation);
+            }
+        }
+    }
+}
+
+fn add_common_responses(operation: &mut Operation) {
+    let has_parameters = operation.parameters.as_ref().is_some_and(|p| !p.is_empty());
+    let has_body = operation.request_body.is_some();
+    let mut common = vec![(
+        "429",
+        "`rate_limited`: slow down; `Retry-After` says for how long",
+    )];
+    if has_parameters || has_body {
+        common.push((
+            "400",
+            "`validation_failed`: a parameter or the body is invalid",
+        ));
+    }
+    if has_body {
+        common.push(("408", "`request_timeout`: the body did not arrive in time"));
+        common.push(("413", "`payload_too_large`: the body is over 64 KiB"));
+        common.push((
+            "415",
+            "`unsupported_media_type`: the body is not `application/json`",
+        ));
+    }
+    for (status, description) in common {
+        operation
+            .responses
+            .responses
+            .entry(status.to_owned())
+            .or_insert_with(|| problem(description));
+    }
+}
+
+fn problem(description: &str) -> RefOr<utoipa::openapi::Response> {
+    ResponseBuilder::new()
+        .description(description)
+        .content(
+            "application/problem+json",
+            Content::new(Some(Ref::from_schema_name("Problem"))),
+        )
+        .build()
+        .into()
 }
 
 /// The serialized document, computed once.

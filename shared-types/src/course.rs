@@ -33,12 +33,20 @@ pub struct Course {
 #[schema(example = json!({"title": "Async Rust", "description": "Futures, executors, pinning", "price_cents": 4900, "currency": "USD", "seats": 30}))]
 #[serde(deny_unknown_fields)]
 pub struct CreateCourse {
+    /// Leading and trailing whitespace is trimmed; what remains may not be empty.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub title: String,
     #[serde(default)]
+    #[schema(max_length = 5000)]
     pub description: Option<String>,
+    #[serde(deserialize_with = "crate::json_int::integer")]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub price_cents: i64,
     #[serde(default)]
+    #[schema(pattern = "^[A-Z]{3}$")]
     pub currency: Option<String>,
+    #[serde(deserialize_with = "crate::json_int::integer")]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub seats: i64,
 }
 
@@ -46,6 +54,8 @@ pub struct CreateCourse {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdatePrice {
+    #[serde(deserialize_with = "crate::json_int::integer")]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub price_cents: i64,
 }
 
@@ -53,5 +63,8 @@ pub struct UpdatePrice {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct UpdateSeats {
+    /// May not go below the seats already held or sold (`409 seats_below_committed`).
+    #[serde(deserialize_with = "crate::json_int::integer")]
+    #[schema(minimum = 1, maximum = 1_000_000)]
     pub seats_total: i64,
 }

@@ -9,12 +9,11 @@ use std::fmt;
 macro_rules! error_codes {
     ($($variant:ident => $text:literal,)*) => {
         /// Every error code either service can answer with.
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, utoipa::ToSchema)]
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum ErrorCode {
             $(#[serde(rename = $text)] $variant,)*
             /// A code this version does not know (sent by a newer peer).
             #[serde(other)]
-            #[schema(rename = "unknown")]
             Unknown,
         }
 
@@ -64,6 +63,23 @@ error_codes! {
     OrderNotCancellable => "order_not_cancellable",
 }
 
+/// The schema is written by hand from [`ErrorCode::as_str`]: the derive cannot
+/// see `serde(rename)` through the macro and would document the variant names.
+impl utoipa::PartialSchema for ErrorCode {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        use utoipa::openapi::schema::{ObjectBuilder, SchemaType, Type};
+        ObjectBuilder::new()
+            .schema_type(SchemaType::Type(Type::String))
+            .description(Some(
+                "Stable machine-readable error code; clients branch on this, never on `title` or `detail`.",
+            ))
+            .enum_values(Some(ErrorCode::ALL.iter().map(|code| code.as_str())))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for ErrorCode {}
+
 impl fmt::Display for ErrorCode {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -82,6 +98,20 @@ mod tests {
             let back: ErrorCode = serde_json::from_str(&json).expect("deserialize");
             assert_eq!(back, *code);
         }
+    }
+
+    #[test]
+    fn the_schema_lists_the_wire_strings() {
+        use utoipa::PartialSchema;
+        let schema = serde_json::to_value(ErrorCode::schema()).expect("schema");
+        let listed: Vec<&str> = schema["enum"]
+            .as_array()
+            .expect("enum")
+            .iter()
+            .map(|v| v.as_str().expect("string"))
+            .collect();
+        let wire: Vec<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(listed, wire);
     }
 
     #[test]

@@ -8,6 +8,7 @@ pub mod auth;
 pub mod course;
 pub mod error_code;
 pub mod health;
+pub mod json_int;
 pub mod order;
 pub mod problem;
 pub mod reservation;

@@ -52,6 +52,11 @@ pub struct Order {
 #[serde(deny_unknown_fields)]
 pub struct CreateOrder {
     pub course_id: Uuid,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::json_int::optional"
+    )]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub expected_price_cents: Option<i64>,
 }

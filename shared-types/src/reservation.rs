@@ -53,7 +53,18 @@ pub struct Reservation {
 #[schema(example = json!({"student_id": "student-1", "expected_price_cents": 4900}))]
 #[serde(deny_unknown_fields)]
 pub struct PutReservation {
+    /// 1..=255 characters, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$"
+    )]
     pub student_id: String,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::json_int::optional"
+    )]
+    #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub expected_price_cents: Option<i64>,
 }

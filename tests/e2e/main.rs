@@ -1,5 +1,6 @@
 //! End-to-end tests: both services in this process on port 0, driven over HTTP.
 
+mod deployment;
 mod durability;
 mod faults;
 mod load;

@@ -47,8 +47,10 @@ pub(crate) struct ListQuery {
     /// Only this instructor's courses.
     instructor_id: Option<String>,
     /// Page size, 1..=100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (an id).
+    #[param(value_type = Option<Uuid>, format = Uuid)]
     cursor: Option<String>,
 }
 

@@ -3,7 +3,7 @@
 
 use super::{courses, health, reservations};
 use actix_web::{HttpResponse, web};
-use service_kit::endpoints::{BearerAuth, OpenApiJson};
+use service_kit::endpoints::{BearerAuth, CommonResponses, OpenApiJson};
 use shared_types::{
     Course, CreateCourse, ErrorCode, Health, Page, Problem, PutReservation, Reservation,
     UpdatePrice, UpdateSeats,
@@ -25,7 +25,7 @@ use utoipa::OpenApi;
         health::live, health::ready, health::api_health, document, metrics,
     ),
     components(schemas(Course, CreateCourse, UpdatePrice, UpdateSeats, Reservation, PutReservation, Page<Course>, Problem, ErrorCode, Health)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "courses", description = "Courses and their capacity"),
         (name = "reservations", description = "Seat holds, for order-service (service tokens)"),

@@ -3,7 +3,7 @@
 
 use super::{health, orders};
 use actix_web::{HttpResponse, web};
-use service_kit::endpoints::{BearerAuth, OpenApiJson};
+use service_kit::endpoints::{BearerAuth, CommonResponses, OpenApiJson};
 use shared_types::{CreateOrder, ErrorCode, Health, Order, OrderStatus, Page, Problem};
 use utoipa::OpenApi;
 
@@ -19,7 +19,7 @@ use utoipa::OpenApi;
     ),
     paths(orders::create, orders::list, orders::read, orders::cancel, health::live, health::ready, health::api_health, document, metrics),
     components(schemas(Order, OrderStatus, CreateOrder, Page<Order>, Problem, ErrorCode, Health)),
-    modifiers(&BearerAuth),
+    modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "orders", description = "A student's orders"),
         (name = "health", description = "Probes"),

@@ -22,7 +22,8 @@ const MAX_PRICE_CENTS: i64 = 1_000_000_000;
 /// Buy a seat (student): hold it, record the order, confirm. With an `Idempotency-Key`, a repeat
 /// of the same request replays the first answer.
 #[utoipa::path(post, path = "/api/orders", tag = "orders", request_body = CreateOrder, security(("bearer" = [])),
-    params(("Idempotency-Key" = Option<String>, Header, description = "1..=255 printable ASCII characters; the first answer is replayed for 24 h")),
+    params(("Idempotency-Key" = Option<String>, Header, description = "1..=255 printable ASCII characters; the first answer is replayed for 24 h",
+        min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$")),
     responses(
         (status = 201, description = "Confirmed; `Location` names it", body = Order),
         (status = 202, description = "Pending: not settled within the deadline; it settles in the background", body = Order),
@@ -127,8 +128,10 @@ pub(crate) struct ListQuery {
     /// Only orders in this status.
     status: Option<OrderStatus>,
     /// Page size, 1..=100 (default 20).
+    #[param(minimum = 1, maximum = 100)]
     limit: Option<i64>,
-    /// `next_cursor` of the previous page.
+    /// `next_cursor` of the previous page (an id).
+    #[param(value_type = Option<Uuid>, format = Uuid)]
     cursor: Option<String>,
 }
 

@@ -1,0 +1,287 @@
+//! The container files, checked against the code without a Docker engine: docker-compose.yml
+//! runs both binaries with settings each binary declares, on their default ports, with health
+//! checks through the `healthcheck` subcommand, order-service waiting for a healthy
+//! course-service, data on volumes and the secret from `.env`; the Dockerfile builds with the
+//! same command as CI and runs as a non-root user on a slim base.
+
+use clap::Args;
+use std::{collections::BTreeMap, path::PathBuf};
+use yaml_serde::Value;
+
+fn repo_file(name: &str) -> String {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("..")
+        .join(name);
+    std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display()))
+}
+
+fn compose() -> Value {
+    let mut doc: Value = yaml_serde::from_str(&repo_file("docker-compose.yml")).expect("YAML");
+    doc.apply_merge().expect("merge keys");
+    doc
+}
+
+/// Every environment variable a binary reads, with its default (if any), from its clap config.
+fn declared_env(command: clap::Command) -> BTreeMap<String, Option<String>> {
+    command
+        .get_arguments()
+        .filter_map(|arg| {
+            let env = arg.get_env()?.to_str()?.to_owned();
+            let default = arg
+                .get_default_values()
+                .first()
+                .and_then(|v| v.to_str())
+                .map(str::to_owned);
+            Some((env, default))
+        })
+        .collect()
+}
+
+fn course_env() -> BTreeMap<String, Option<String>> {
+    declared_env(course_service::Config::augment_args(clap::Command::new(
+        "course-service",
+    )))
+}
+
+fn order_env() -> BTreeMap<String, Option<String>> {
+    declared_env(order_service::Config::augment_args(clap::Command::new(
+        "order-service",
+    )))
+}
+
+fn text<'a>(value: &'a Value, what: &str) -> &'a str {
+    value
+        .as_str()
+        .unwrap_or_else(|| panic!("{what} should be a string, got {value:?}"))
+}
+
+fn environment(service: &Value) -> BTreeMap<String, String> {
+    service["environment"]
+        .as_mapping()
+        .expect("environment is a mapping")
+        .iter()
+        .map(|(k, v)| {
+            (
+                text(k, "env name").to_owned(),
+                text(v, "env value").to_owned(),
+            )
+        })
+        .collect()
+}
+
+/// `${NAME:-default}` -> `Some(("NAME", "default"))`.
+fn interpolation(value: &str) -> Option<(&str, &str)> {
+    value
+        .strip_prefix("${")?
+        .strip_suffix('}')?
+        .split_once(":-")
+}
+
+fn dotenv_example() -> BTreeMap<String, String> {
+    repo_file(".env.example")
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(|l| {
+            let (k, v) = l.split_once('=').expect("KEY=value");
+            (k.to_owned(), v.to_owned())
+        })
+        .collect()
+}
+
+#[test]
+fn compose_runs_each_binary_with_settings_it_declares_on_its_default_port() {
+    let doc = compose();
+    let services = doc["services"].as_mapping().expect("services");
+    let names: Vec<&str> = services.keys().map(|k| text(k, "service name")).collect();
+    assert_eq!(names, ["course-service", "order-service"]);
+
+    for (name, declared) in [
+        ("course-service", course_env()),
+        ("order-service", order_env()),
+    ] {
+        let service = &doc["services"][name];
+        let command = service["command"].as_sequence().expect("command");
+        assert_eq!(
+            text(&command[0], "command"),
+            name,
+            "{name} runs its own binary"
+        );
+
+        let env = environment(service);
+        for (key, value) in &env {
+            let default = declared
+                .get(key)
+                .unwrap_or_else(|| panic!("{name} does not read {key}, which compose sets"));
+            if let Some((var, fallback)) = interpolation(value) {
+                assert_eq!(
+                    var, key,
+                    "{name}: {key} is interpolated from another variable"
+                );
+                assert_eq!(
+                    Some(fallback),
+                    default.as_deref(),
+                    "{name}: compose's fallback for {key} differs from the binary's default"
+                );
+            }
+        }
+
+        let port = env.get("PORT").expect("PORT set explicitly");
+        assert_eq!(
+            Some(port),
+            declared["PORT"].as_ref(),
+            "{name} keeps its default port"
+        );
+        let ports: Vec<&str> = service["ports"]
+            .as_sequence()
+            .expect("ports")
+            .iter()
+            .map(|p| text(p, "port"))
+            .collect();
+        assert_eq!(
+            ports,
+            [format!("{port}:{port}")],
+            "{name} publishes its port"
+        );
+        assert_eq!(env.get("HOST").map(String::as_str), Some("0.0.0.0"));
+
+        let data_dir = env.get("DATA_DIR").expect("DATA_DIR set");
+        let volumes: Vec<&str> = service["volumes"]
+            .as_sequence()
+            .expect("volumes")
+            .iter()
+            .map(|v| text(v, "volume"))
+            .collect();
+        assert_eq!(volumes.len(), 1, "{name} has one data volume");
+        let (volume, target) = volumes[0].split_once(':').expect("volume:target");
+        assert_eq!(
+            target, data_dir,
+            "{name}'s volume is mounted at its DATA_DIR"
+        );
+        assert!(
+            doc["volumes"].get(volume).is_some(),
+            "{name}'s volume {volume} is declared"
+        );
+
+        let healthcheck = &service["healthcheck"];
+        let test: Vec<&str> = healthcheck["test"]
+            .as_sequence()
+            .expect("healthcheck test")
+            .iter()
+            .map(|t| text(t, "healthcheck"))
+            .collect();
+        assert_eq!(
+            test,
+            ["CMD", name, "healthcheck"],
+            "{name} probes itself, no curl"
+        );
+        for key in ["interval", "timeout", "retries", "start_period"] {
+            assert!(
+                healthcheck.get(key).is_some(),
+                "{name} healthcheck sets {key}"
+            );
+        }
+
+        assert_eq!(
+            service["restart"].as_str(),
+            Some("unless-stopped"),
+            "{name} restarts"
+        );
+        assert_eq!(
+            service["env_file"].as_str(),
+            Some(".env"),
+            "{name} takes its secret from .env"
+        );
+        assert!(
+            !env.contains_key("AUTH_JWT_SECRET"),
+            "{name}: the secret is not written into the compose file"
+        );
+    }
+}
+
+#[test]
+fn order_service_waits_for_a_healthy_course_service_and_calls_it_by_name() {
+    let doc = compose();
+    let order = &doc["services"]["order-service"];
+    assert_eq!(
+        order["depends_on"]["course-service"]["condition"].as_str(),
+        Some("service_healthy")
+    );
+    let course_port = environment(&doc["services"]["course-service"])["PORT"].clone();
+    assert_eq!(
+        environment(order)["COURSE_SERVICE_URL"],
+        format!("http://course-service:{course_port}")
+    );
+    // And outside compose the binaries' defaults point at each other too.
+    assert_eq!(
+        order_env()["COURSE_SERVICE_URL"].as_deref(),
+        Some(format!("http://127.0.0.1:{course_port}").as_str())
+    );
+}
+
+#[test]
+fn the_env_example_declares_the_secret_and_only_settings_the_binaries_read() {
+    let example = dotenv_example();
+    let secret = example.get("AUTH_JWT_SECRET").expect("AUTH_JWT_SECRET");
+    assert!(
+        secret.len() >= 32,
+        "the example secret is long enough to start"
+    );
+    let (course, order) = (course_env(), order_env());
+    for key in example.keys() {
+        assert!(
+            course.contains_key(key) || order.contains_key(key),
+            ".env.example sets {key}, which no binary reads"
+        );
+    }
+    for ignore in [".gitignore", ".dockerignore"] {
+        assert!(
+            repo_file(ignore).lines().any(|l| l.trim() == ".env"),
+            "{ignore} keeps .env out"
+        );
+    }
+}
+
+#[test]
+fn the_dockerfile_builds_like_ci_and_runs_unprivileged_on_a_slim_base() {
+    let dockerfile = repo_file("Dockerfile");
+    let ci = repo_file(".ci/run");
+    let ci_build = ci
+        .lines()
+        .map(str::trim)
+        .find(|l| l.starts_with("cargo build --release"))
+        .expect(".ci/run builds release binaries");
+    assert!(
+        dockerfile
+            .lines()
+            .any(|l| l.trim() == format!("RUN {ci_build}")),
+        "the Dockerfile runs `{ci_build}`, as CI does"
+    );
+
+    let stages: Vec<&str> = dockerfile
+        .lines()
+        .filter(|l| l.starts_with("FROM "))
+        .collect();
+    assert!(stages.len() >= 2, "multi-stage build");
+    let runtime = stages.last().expect("runtime stage");
+    assert!(runtime.contains("-slim"), "slim runtime base: {runtime}");
+
+    let user = dockerfile
+        .lines()
+        .rev()
+        .find_map(|l| l.strip_prefix("USER "))
+        .expect("a USER line");
+    let user = user.split(':').next().unwrap_or_default().trim();
+    assert!(
+        !["root", "0", ""].contains(&user),
+        "runs as a non-root user, not {user:?}"
+    );
+    for binary in ["course-service", "order-service"] {
+        assert!(
+            dockerfile
+                .lines()
+                .any(|l| l.starts_with("COPY --from=") && l.contains(&format!("/release/{binary}"))),
+            "the image holds {binary}"
+        );
+    }
+}
