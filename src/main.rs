@@ -59,6 +59,9 @@ struct Cli {
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty")]
     log_format: LogFormat,
+    /// OpenTelemetry collector to export spans to over OTLP/HTTP, e.g. `http://127.0.0.1:4318`.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    otlp_endpoint: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -81,7 +84,11 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(args: Cli) -> anyhow::Result<()> {
-    service_kit::telemetry::init(args.log_format)?;
+    let _telemetry = service_kit::telemetry::init(
+        args.log_format,
+        "course-platform",
+        args.otlp_endpoint.as_deref(),
+    )?;
     let generated = args.auth_jwt_secret.is_none();
     let secret = args
         .auth_jwt_secret

@@ -51,6 +51,10 @@ pub struct Config {
     /// Log line format.
     #[arg(long, env = "LOG_FORMAT", value_enum, default_value = "pretty")]
     pub log_format: LogFormat,
+    /// OpenTelemetry collector to export spans to over OTLP/HTTP, e.g. `http://127.0.0.1:4318`
+    /// (`/v1/traces` is appended). Unset: no export.
+    #[arg(long, env = "OTEL_EXPORTER_OTLP_ENDPOINT")]
+    pub otlp_endpoint: Option<String>,
     /// HTTP worker threads (default: one per CPU core).
     #[arg(long, env = "HTTP_WORKERS")]
     pub http_workers: Option<usize>,
@@ -93,6 +97,7 @@ impl Config {
             storage: StorageMode::Memory,
             data_dir: PathBuf::from("./data"),
             log_format: LogFormat::Pretty,
+            otlp_endpoint: None,
             http_workers: None,
             rate_limit_rps: 0,
             rate_limit_burst: 100,

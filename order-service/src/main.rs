@@ -34,7 +34,11 @@ async fn main() -> ExitCode {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    service_kit::telemetry::init(config.log_format)?;
+    let _telemetry = service_kit::telemetry::init(
+        config.log_format,
+        "order-service",
+        config.otlp_endpoint.as_deref(),
+    )?;
     let app = Application::build(&config).await?;
     tracing::info!(
         address = %format!("http://{}:{}", config.host, app.port()),

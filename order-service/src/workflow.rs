@@ -28,6 +28,7 @@ use prometheus_client::{
 use service_kit::journal::JournalError;
 use shared_types::{CreateOrder, ErrorCode, Order, OrderStatus, Reservation, ReservationStatus};
 use std::{sync::Arc, time::Duration};
+use tracing::Instrument;
 use uuid::Uuid;
 
 /// How far a saga got.
@@ -185,14 +186,18 @@ impl Workflow {
                 order.student_id.clone(),
                 body.expected_price_cents,
             );
-            tokio::spawn(async move {
-                let _lease = LeaseGuard {
-                    store: this.store.clone(),
-                    id,
-                };
-                let settlement = this.run(id, &ctx, &student, expected).await;
-                (this.apply(id, &settlement).await, settlement)
-            })
+            tokio::spawn(
+                async move {
+                    let _lease = LeaseGuard {
+                        store: this.store.clone(),
+                        id,
+                    };
+                    let settlement = this.run(id, &ctx, &student, expected).await;
+                    (this.apply(id, &settlement).await, settlement)
+                }
+                // Its logs and spans stay under the request that placed the order.
+                .in_current_span(),
+            )
         };
         let (order, settlement) = match tokio::time::timeout(self.deadline, saga).await {
             Ok(Ok((Ok(order), settlement))) => (order, settlement),

@@ -25,6 +25,7 @@ pub mod journal;
 #[cfg(test)]
 mod journal_tests;
 pub mod metrics;
+pub mod otel;
 pub mod problem;
 pub mod rate_limit;
 pub mod request;

@@ -133,7 +133,16 @@ pub async fn request_context(
         request_id = %id,
         method = %req.method(),
         route = tracing::field::Empty,
+        otel.name = tracing::field::Empty,
+        otel.kind = tracing::field::Empty,
+        http.response.status_code = tracing::field::Empty,
     );
+    if crate::otel::enabled() {
+        span.record("otel.kind", "server");
+    }
+    crate::otel::adopt_parent(&span, |name| {
+        req.headers().get(name).and_then(|v| v.to_str().ok())
+    });
     let started = Instant::now();
     let outcome = AssertUnwindSafe(next.call(req))
         .catch_unwind()
@@ -200,6 +209,10 @@ fn log_request(span: &tracing::Span, res: &ServiceResponse<BoxBody>, started: In
     }
     span.record("route", route.as_str());
     let status = res.status().as_u16();
+    if crate::otel::enabled() {
+        span.record("otel.name", format!("{} {route}", res.request().method()));
+        span.record("http.response.status_code", status);
+    }
     let latency_us = started.elapsed().as_micros() as u64;
     if res.status().is_server_error() {
         tracing::error!(parent: span, status, latency_us, path = res.request().path(), "request failed");

@@ -1,10 +1,11 @@
 //! The tracing subscriber: `RUST_LOG` filters (default `info`, with the scheduler's chatter at
-//! `warn`), `LOG_FORMAT` picks `pretty` lines
-//! for people or `json` lines for log collectors. Installed once, by `main`, never by libraries or
-//! tests.
+//! `warn`), `LOG_FORMAT` picks `pretty` lines for people or `json` lines for log collectors, and
+//! with an OTLP endpoint spans are exported too (see [`crate::otel`]). Installed once, by
+//! `main`, never by libraries or tests.
 
+use opentelemetry_sdk::trace::SdkTracerProvider;
 use std::io::IsTerminal;
-use tracing_subscriber::{EnvFilter, fmt, prelude::*};
+use tracing_subscriber::{EnvFilter, filter::LevelFilter, fmt, prelude::*};
 
 /// How log lines are written.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -13,24 +14,66 @@ pub enum LogFormat {
     Json,
 }
 
-/// Installs the global subscriber. Returns an error when one is installed already.
-pub fn init(format: LogFormat) -> anyhow::Result<()> {
-    let filter = EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| EnvFilter::new("info,tokio_cron_scheduler=warn"));
+/// Flushes exported spans when dropped; keep it alive until the service has stopped.
+#[derive(Debug)]
+#[must_use = "dropping the guard stops span export"]
+pub struct TelemetryGuard {
+    provider: Option<SdkTracerProvider>,
+}
+
+impl Drop for TelemetryGuard {
+    fn drop(&mut self) {
+        if let Some(provider) = self.provider.take()
+            && let Err(e) = provider.shutdown()
+        {
+            eprintln!("span export did not shut down cleanly: {e}");
+        }
+    }
+}
+
+/// Installs the global subscriber for `service`; with `otlp_endpoint`, spans are exported there.
+/// Returns an error when a subscriber is installed already or the exporter cannot be built.
+pub fn init(
+    format: LogFormat,
+    service: &'static str,
+    otlp_endpoint: Option<&str>,
+) -> anyhow::Result<TelemetryGuard> {
+    // RUST_LOG filters log lines only: spans are exported at `info` whatever the log level, so
+    // quieting the logs does not blind the traces.
+    let log_filter = || {
+        EnvFilter::try_from_default_env()
+            .unwrap_or_else(|_| EnvFilter::new("info,tokio_cron_scheduler=warn"))
+    };
+    let (otel, provider) = match otlp_endpoint {
+        Some(endpoint) => {
+            let (layer, provider) = crate::otel::layer(service, endpoint)?;
+            (Some(layer.with_filter(LevelFilter::INFO)), Some(provider))
+        }
+        None => (None, None),
+    };
     let ansi = std::io::stdout().is_terminal();
-    let registry = tracing_subscriber::registry().with(filter);
+    let registry = tracing_subscriber::registry().with(otel);
     match format {
         LogFormat::Json => registry
             .with(
                 fmt::layer()
                     .json()
                     .with_current_span(true)
-                    .with_span_list(false),
+                    .with_span_list(false)
+                    .with_filter(log_filter()),
             )
             .try_init()?,
         LogFormat::Pretty => registry
-            .with(fmt::layer().compact().with_ansi(ansi))
+            .with(
+                fmt::layer()
+                    .compact()
+                    .with_ansi(ansi)
+                    .with_filter(log_filter()),
+            )
             .try_init()?,
     }
-    Ok(())
+    if let Some(endpoint) = otlp_endpoint {
+        tracing::info!(endpoint, "exporting spans over OTLP/HTTP");
+    }
+    Ok(TelemetryGuard { provider })
 }

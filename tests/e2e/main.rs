@@ -6,3 +6,4 @@ mod faults;
 mod load;
 mod orders;
 mod security;
+mod tracing;

@@ -17,9 +17,10 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{Method, StatusCode};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use reqwest_retry::RetryTransientMiddleware;
-use service_kit::TokenKeys;
+use service_kit::{TokenKeys, otel};
 use shared_types::{ErrorCode, Problem, PutReservation, REQUEST_ID_HEADER, Reservation, Role};
 use std::{sync::Arc, time::Duration};
+use tracing::Instrument;
 
 /// Lifetime of the service tokens order-service mints (course-service accepts at most 300 s).
 const TOKEN_TTL_SECS: i64 = 240;
@@ -124,16 +125,30 @@ impl HttpCourseClient {
             self.base_path, ctx.course_id, ctx.reservation_id, action
         ));
         let delivery = Delivery::default();
+        // A client span (only while exporting traces) whose context course-service continues.
+        let span = if otel::enabled() {
+            tracing::info_span!(
+                "course-service call",
+                otel.name = format!("course-service {call}"),
+                otel.kind = "client",
+                reservation_id = %ctx.reservation_id,
+            )
+        } else {
+            tracing::Span::none()
+        };
         let mut request = self
             .http
             .request(method, url)
             .header(AUTHORIZATION, self.tokens.current())
             .header(REQUEST_ID_HEADER, &ctx.request_id)
             .with_extension(delivery.clone());
+        if let Some(traceparent) = span.in_scope(otel::traceparent) {
+            request = request.header(otel::TRACEPARENT_HEADER, traceparent);
+        }
         if let Some(body) = body {
             request = request.json(body);
         }
-        let outcome = match request.send().await {
+        let outcome = match request.send().instrument(span).await {
             Ok(response) => decode(response).await,
             Err(_) if !delivery.maybe_delivered() => Err(CourseError::NotDelivered),
             Err(e) => Err(CourseError::Unknown(format!("{e:#}"))),

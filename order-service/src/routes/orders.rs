@@ -12,6 +12,7 @@ use serde::Deserialize;
 use service_kit::{Student, request::RequestId};
 use shared_types::{CreateOrder, IDEMPOTENCY_KEY_HEADER, Order, OrderStatus, Page, Problem};
 use std::future::{Ready, ready};
+use tracing::Instrument;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
@@ -53,16 +54,16 @@ pub(crate) async fn create(
     }
     let workflow = workflow.into_inner();
     let student = who.sub;
-    let answer =
-        match key.0 {
-            None => reply::placed(workflow.place(&student, &body, request_id.as_str()).await),
-            // Spawned so that a client hanging up cannot leave the key marked running forever.
-            Some(key) => tokio::spawn(async move {
-                idempotent(&workflow, &student, &key, &body, &request_id).await
-            })
-            .await
-            .map_err(|_| ApiError::CourseServiceUnavailable)?,
-        };
+    let answer = match key.0 {
+        None => reply::placed(workflow.place(&student, &body, request_id.as_str()).await),
+        // Spawned so that a client hanging up cannot leave the key marked running forever.
+        Some(key) => tokio::spawn(
+            async move { idempotent(&workflow, &student, &key, &body, &request_id).await }
+                .in_current_span(),
+        )
+        .await
+        .map_err(|_| ApiError::CourseServiceUnavailable)?,
+    };
     Ok(reply::respond(answer))
 }
 
