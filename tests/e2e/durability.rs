@@ -335,17 +335,7 @@ async fn a_hold_that_lapsed_while_course_service_was_down_is_expired_at_start_up
     let mut course = ServiceProcess::start("course-service", &course_env(dir.path(), 2));
     let keys = TokenKeys::from_secret(SECRET).expect("keys");
     let client = reqwest::Client::new();
-    let created: Value = client
-        .post(format!("{}/api/courses", course.base()))
-        .bearer_auth(keys.mint("alice", Role::Instructor, 600))
-        .json(&json!({"title": "t", "price_cents": 1, "seats": 1}))
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("json");
-    let id = created["id"].as_str().expect("id").to_owned();
+    let id = e2e_tests::procs::create_course(&course.base(), &keys, 1, 1).await;
     let hold = format!(
         "{}/api/courses/{id}/reservations/{}",
         course.base(),

@@ -439,26 +439,17 @@ async fn fields_a_client_must_not_set_are_refused_everywhere_and_change_nothing(
 
 #[tokio::test]
 async fn tokens_and_the_secret_never_reach_the_logs() {
-    use e2e_tests::procs::ServiceProcess;
     let dir = tempfile::tempdir().expect("tempdir");
     let log = dir.path().join("services.log");
-    let env = |extra: Vec<(&'static str, String)>| {
-        let mut env = vec![
-            ("AUTH_JWT_SECRET", SECRET.to_owned()),
-            ("STORAGE", "memory".to_owned()),
-            ("RUST_LOG", "debug".to_owned()),
-            ("LOG_FORMAT", "json".to_owned()),
-        ];
-        env.extend(extra);
-        env
-    };
-    let mut course = ServiceProcess::start_logging("course-service", &env(vec![]), &log);
-    let mut orders = ServiceProcess::start_logging(
-        "order-service",
-        &env(vec![("COURSE_SERVICE_URL", course.base())]),
-        &log,
-    );
+    let env = [
+        ("AUTH_JWT_SECRET", SECRET.to_owned()),
+        ("STORAGE", "memory".to_owned()),
+        ("RUST_LOG", "debug".to_owned()),
+        ("LOG_FORMAT", "json".to_owned()),
+    ];
+    let (mut course, mut orders) = e2e_tests::procs::start_both(&env, &log);
     let keys = service_kit::TokenKeys::from_secret(SECRET).expect("keys");
+    let course_id = e2e_tests::procs::create_course(&course.base(), &keys, 2, 1).await;
     let (instructor, student) = (
         keys.mint("alice", Role::Instructor, 600),
         keys.mint("stu1", Role::Student, 600),
@@ -468,20 +459,10 @@ async fn tokens_and_the_secret_never_reach_the_logs() {
         &"y".repeat(40),
     );
     let client = reqwest::Client::new();
-    let created: Value = client
-        .post(format!("{}/api/courses", course.base()))
-        .bearer_auth(&instructor)
-        .json(&json!({"title": "t", "price_cents": 1, "seats": 2}))
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("json");
     let order = client
         .post(format!("{}/api/orders", orders.base()))
         .bearer_auth(&student)
-        .json(&json!({"course_id": created["id"]}))
+        .json(&json!({"course_id": course_id}))
         .send()
         .await
         .expect("order");

@@ -3,7 +3,7 @@
 //! W3C `traceparent`, passes it to course-service, and both export their spans to the collector.
 
 use actix_web::{App, HttpRequest, HttpResponse, HttpServer, web};
-use e2e_tests::procs::ServiceProcess;
+use e2e_tests::procs::{self, ServiceProcess};
 use parking_lot::Mutex;
 use reqwest::StatusCode;
 use serde_json::{Value, json};
@@ -60,35 +60,17 @@ async fn one_order_is_one_trace_and_one_request_id_across_both_services() {
     let (collector_url, exports) = collector();
     let dir = tempfile::tempdir().expect("tempdir");
     let log = dir.path().join("services.log");
-    let env = |extra: Vec<(&'static str, String)>| {
-        let mut env = vec![
-            ("AUTH_JWT_SECRET", SECRET.to_owned()),
-            ("STORAGE", "memory".to_owned()),
-            ("LOG_FORMAT", "json".to_owned()),
-            ("RUST_LOG", "info".to_owned()),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", collector_url.clone()),
-        ];
-        env.extend(extra);
-        env
-    };
-    let mut course = ServiceProcess::start_logging("course-service", &env(vec![]), &log);
-    let mut orders = ServiceProcess::start_logging(
-        "order-service",
-        &env(vec![("COURSE_SERVICE_URL", course.base())]),
-        &log,
-    );
+    let env = [
+        ("AUTH_JWT_SECRET", SECRET.to_owned()),
+        ("STORAGE", "memory".to_owned()),
+        ("LOG_FORMAT", "json".to_owned()),
+        ("RUST_LOG", "info".to_owned()),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", collector_url.clone()),
+    ];
+    let (mut course, mut orders) = procs::start_both(&env, &log);
     let keys = service_kit::TokenKeys::from_secret(SECRET).expect("keys");
+    let course_id = procs::create_course(&course.base(), &keys, 3, 100).await;
     let client = reqwest::Client::new();
-    let created: Value = client
-        .post(format!("{}/api/courses", course.base()))
-        .bearer_auth(keys.mint("alice", Role::Instructor, 600))
-        .json(&json!({"title": "Tracing", "price_cents": 100, "seats": 3}))
-        .send()
-        .await
-        .expect("create")
-        .json()
-        .await
-        .expect("json");
 
     let trace_id = "4bf92f3577b34da6a3ce929d0e0e4736";
     let request_id = "follow-me-0001";
@@ -97,7 +79,7 @@ async fn one_order_is_one_trace_and_one_request_id_across_both_services() {
         .bearer_auth(keys.mint("stu1", Role::Student, 600))
         .header("traceparent", format!("00-{trace_id}-00f067aa0ba902b7-01"))
         .header("x-request-id", request_id)
-        .json(&json!({"course_id": created["id"]}))
+        .json(&json!({"course_id": course_id}))
         .send()
         .await
         .expect("order");

@@ -242,3 +242,37 @@ fn blocking_get_ok(url: &str) -> bool {
     let mut head = [0u8; 12];
     stream.read_exact(&mut head).is_ok() && head.starts_with(b"HTTP/1.1 200")
 }
+
+/// Both services as processes, order-service pointed at course-service, both with `env` and
+/// both appending their output to `log`.
+pub fn start_both(
+    env: &[(&str, String)],
+    log: &std::path::Path,
+) -> (ServiceProcess, ServiceProcess) {
+    let course = ServiceProcess::start_logging("course-service", env, log);
+    let mut order_env = env.to_vec();
+    order_env.push(("COURSE_SERVICE_URL", course.base()));
+    let orders = ServiceProcess::start_logging("order-service", &order_env, log);
+    (course, orders)
+}
+
+/// Creates a course of `seats` seats at `price_cents` as instructor `alice` on the course-service
+/// at `base`, and returns its id.
+pub async fn create_course(
+    base: &str,
+    keys: &service_kit::TokenKeys,
+    seats: u32,
+    price_cents: i64,
+) -> String {
+    let created: serde_json::Value = reqwest::Client::new()
+        .post(format!("{base}/api/courses"))
+        .bearer_auth(keys.mint("alice", shared_types::Role::Instructor, 600))
+        .json(&serde_json::json!({"title": "t", "price_cents": price_cents, "seats": seats}))
+        .send()
+        .await
+        .expect("create course")
+        .json()
+        .await
+        .expect("course json");
+    created["id"].as_str().expect("course id").to_owned()
+}
