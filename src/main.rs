@@ -9,6 +9,7 @@ use clap::{Parser, Subcommand};
 use course_service::{
     clock::SystemClock,
     domain::{CourseDetails, Currency, NewCourse},
+    store::SeatStore,
 };
 use service_kit::{Secret, TokenKeys, cli, journal::StorageMode, telemetry::LogFormat};
 use shared_types::Role;
@@ -116,7 +117,7 @@ async fn serve(args: Cli) -> anyhow::Result<()> {
     let orders = order_service::Application::build(&order_config).await?;
     let order_url = format!("http://{}:{}", connect_host(&args.host), orders.port());
 
-    let demo = demo_course(&courses.inventory()).await?;
+    let demo = demo_course(courses.store().as_ref()).await?;
     let keys = TokenKeys::from_secret(secret.expose())?;
     print_banner(&course_url, &order_url, &keys, &demo.to_string(), generated);
 
@@ -129,18 +130,17 @@ async fn serve(args: Cli) -> anyhow::Result<()> {
 }
 
 /// The demo course of an earlier run, or a new one.
-async fn demo_course(
-    inventory: &course_service::inventory::Inventory,
-) -> anyhow::Result<uuid::Uuid> {
+async fn demo_course(store: &dyn SeatStore) -> anyhow::Result<uuid::Uuid> {
     const DEMO_INSTRUCTOR: &str = "instructor-1";
-    if let Some(existing) = inventory
+    if let Some(existing) = store
         .list_courses(Some(DEMO_INSTRUCTOR), None, 1)
+        .await?
         .0
         .first()
     {
         return Ok(existing.id);
     }
-    let created = inventory.create_course(NewCourse {
+    let created = store.create_course(NewCourse {
         details: CourseDetails {
             title: "Demo: Rust for Web Services".into(),
             description: Some("Created by the launcher so the example below works as is".into()),
@@ -150,7 +150,7 @@ async fn demo_course(
         price_cents: 4900,
         seats: 25,
     });
-    Ok(created.durable().await?.id)
+    Ok(created.await?.id)
 }
 
 /// The address clients use to reach a service listening on `host`.

@@ -4,9 +4,10 @@
 use crate::{
     domain::{BookError, TransitionError, ValidationError},
     inventory::InventoryError,
+    store::StoreError,
 };
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
-use service_kit::{journal::JournalError, problem::problem_body};
+use service_kit::problem::problem_body;
 use shared_types::{ErrorCode, Problem};
 
 #[derive(Debug, thiserror::Error)]
@@ -16,7 +17,16 @@ pub enum ApiError {
     #[error(transparent)]
     Inventory(#[from] InventoryError),
     #[error("the change could not be stored; try again later")]
-    Storage(#[from] JournalError),
+    Storage(String),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(e: StoreError) -> Self {
+        match e {
+            StoreError::Refused(refusal) => ApiError::Inventory(refusal),
+            StoreError::Unavailable(why) => ApiError::Storage(why),
+        }
+    }
 }
 
 impl From<BookError> for ApiError {

@@ -7,10 +7,11 @@
 //!
 //! The sweep is only the prompt half of expiry: a lapsed hold is refused (and expired on the spot)
 //! by any request that touches it, so correctness never depends on when the job runs. Ticks that
-//! arrive while a sweep is still running are skipped rather than stacked up. The sweep itself runs
-//! on the blocking pool, away from the request workers.
+//! arrive while a sweep is still running are skipped rather than stacked up. The store runs the
+//! sweep: the embedded one on the blocking pool, away from the request workers; PostgreSQL in
+//! batches that replicas share (`FOR UPDATE SKIP LOCKED`).
 
-use crate::inventory::Inventory;
+use crate::{inventory::Inventory, store::SeatStore};
 use chrono::{DateTime, Utc};
 use prometheus_client::metrics::{counter::Counter, histogram::Histogram};
 use std::{
@@ -97,14 +98,14 @@ impl std::fmt::Debug for ExpiryJob {
 
 impl ExpiryJob {
     /// Schedules [`sweep`] on `cron` and starts the scheduler.
-    pub async fn start(inventory: Inventory, cron: &str) -> Result<Self, SchedulerError> {
+    pub async fn start(store: Arc<dyn SeatStore>, cron: &str) -> Result<Self, SchedulerError> {
         let running = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(SweepStats::default());
         let job_stats = Arc::clone(&stats);
         let job = Job::new_async(cron, move |_, _| {
-            let inventory = inventory.clone();
+            let store = Arc::clone(&store);
             let (running, stats) = (Arc::clone(&running), Arc::clone(&job_stats));
-            Box::pin(async move { run_once(inventory, running, stats).await })
+            Box::pin(async move { run_once(store, running, stats).await })
         })
         .map_err(|source| SchedulerError::BadCron {
             expr: cron.to_owned(),
@@ -128,13 +129,13 @@ impl ExpiryJob {
     }
 }
 
-async fn run_once(inventory: Inventory, running: Arc<AtomicBool>, stats: Arc<SweepStats>) {
+async fn run_once(store: Arc<dyn SeatStore>, running: Arc<AtomicBool>, stats: Arc<SweepStats>) {
     if running.swap(true, Ordering::AcqRel) {
         tracing::debug!("previous expiry sweep still running; skipping this tick");
         return;
     }
     let started = Instant::now();
-    let outcome = tokio::task::spawn_blocking(move || sweep(&inventory, inventory.now())).await;
+    let outcome = store.sweep().await;
     running.store(false, Ordering::Release);
     stats.sweeps.inc();
     stats.duration.observe(started.elapsed().as_secs_f64());

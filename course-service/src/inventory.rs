@@ -122,6 +122,8 @@ pub struct Totals {
     pub seats_available: u64,
     pub seats_held: u64,
     pub seats_sold: u64,
+    /// Holds waiting to expire (deadline entries in the index, for the embedded store).
+    pub expiry_backlog: u64,
 }
 
 impl Inventory {
@@ -379,7 +381,7 @@ impl Inventory {
             .iter()
             .map(|e| Arc::clone(e.value()))
             .collect();
-        books.iter().fold(Totals::default(), |mut t, book| {
+        let totals = books.iter().fold(Totals::default(), |mut t, book| {
             let s = book.lock().snapshot();
             t.courses += 1;
             t.seats_total += u64::from(s.seats_total);
@@ -387,7 +389,11 @@ impl Inventory {
             t.seats_held += u64::from(s.seats_held);
             t.seats_sold += u64::from(s.seats_sold);
             t
-        })
+        });
+        Totals {
+            expiry_backlog: self.pending_deadlines() as u64,
+            ..totals
+        }
     }
 
     /// How many holds `student` has now, as counted for the limit (0 without a limit).

@@ -21,6 +21,7 @@ pub mod metrics;
 pub mod persistence;
 pub mod routes;
 pub mod startup;
+pub mod store;
 
 pub use config::Config;
 pub use startup::Application;

@@ -2,7 +2,7 @@
 //! (computed when scraped; per-course series would be too many), reservation transitions, the
 //! expiry backlog and sweeps, served at `/metrics`.
 
-use crate::{expiry::SweepStats, inventory::Inventory};
+use crate::{expiry::SweepStats, store::SeatStore};
 use prometheus_client::{
     metrics::{counter::Counter, gauge::Gauge},
     registry::Registry,
@@ -31,10 +31,13 @@ impl TransitionCounters {
 }
 
 /// The registry and `/metrics` of one course-service, and the HTTP metrics the server records.
-pub fn endpoint(inventory: Inventory, sweeps: Arc<SweepStats>) -> (MetricsEndpoint, HttpMetrics) {
+pub fn endpoint(
+    store: Arc<dyn SeatStore>,
+    sweeps: Arc<SweepStats>,
+) -> (MetricsEndpoint, HttpMetrics) {
     let mut registry = Registry::with_prefix("course");
     let http = HttpMetrics::register(&mut registry);
-    let t = inventory.transitions();
+    let t = store.transitions();
     registry.register("holds_created", "Holds placed", t.held);
     registry.register(
         "holds_confirmed",
@@ -66,25 +69,35 @@ pub fn endpoint(inventory: Inventory, sweeps: Arc<SweepStats>) -> (MetricsEndpoi
         ("seats_sold", "Seats sold, all courses", Gauge::default()),
         (
             "expiry_backlog",
-            "Hold deadlines waiting in the expiry index",
+            "Holds waiting to expire",
             Gauge::default(),
         ),
     ];
     for (name, help, gauge) in &gauges {
         registry.register(*name, *help, gauge.clone());
     }
+    let gauges = Arc::new(gauges);
     let refresh = move || {
-        let totals = inventory.totals();
-        let values = [
-            totals.courses,
-            totals.seats_total,
-            totals.seats_available,
-            totals.seats_held,
-            totals.seats_sold,
-            inventory.pending_deadlines() as u64,
-        ];
-        for ((_, _, gauge), value) in gauges.iter().zip(values) {
-            gauge.set(value as i64);
+        let (store, gauges) = (Arc::clone(&store), Arc::clone(&gauges));
+        async move {
+            let totals = match store.totals().await {
+                Ok(totals) => totals,
+                Err(e) => {
+                    tracing::warn!(error = %e, "seat totals unavailable for /metrics");
+                    return;
+                }
+            };
+            let values = [
+                totals.courses,
+                totals.seats_total,
+                totals.seats_available,
+                totals.seats_held,
+                totals.seats_sold,
+                totals.expiry_backlog,
+            ];
+            for ((_, _, gauge), value) in gauges.iter().zip(values) {
+                gauge.set(value as i64);
+            }
         }
     };
     (MetricsEndpoint::new(registry, refresh), http)

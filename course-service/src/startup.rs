@@ -8,6 +8,7 @@ use crate::{
     expiry::{self, ExpiryJob},
     inventory::Inventory,
     persistence, routes,
+    store::SeatStore,
 };
 use anyhow::Context;
 use service_kit::journal::{StorageMode, Store};
@@ -22,7 +23,9 @@ use std::sync::Arc;
 pub struct Application {
     port: u16,
     server: Server,
-    inventory: Inventory,
+    store: Arc<dyn SeatStore>,
+    /// The in-memory inventory behind the embedded store (`None` with PostgreSQL).
+    inventory: Option<Inventory>,
     expiry: ExpiryJob,
 }
 
@@ -44,10 +47,12 @@ impl Application {
         let keys = web::Data::new(TokenKeys::from_secret(secret)?);
         let ttl = chrono::TimeDelta::seconds(config.reservation_ttl_secs as i64);
         let inventory = open_inventory(config, clock, ttl).await?;
-        let expiry = ExpiryJob::start(inventory.clone(), &config.expiry_sweep_cron).await?;
+        let store: Arc<dyn SeatStore> = Arc::new(inventory.clone());
+        let inventory = Some(inventory);
+        let expiry = ExpiryJob::start(Arc::clone(&store), &config.expiry_sweep_cron).await?;
         let (listener, port) = server::bind(&config.host, config.port)?;
-        let data = web::Data::new(inventory.clone());
-        let (metrics, http_metrics) = crate::metrics::endpoint(inventory.clone(), expiry.stats());
+        let data: web::Data<dyn SeatStore> = web::Data::from(Arc::clone(&store));
+        let (metrics, http_metrics) = crate::metrics::endpoint(Arc::clone(&store), expiry.stats());
         let metrics = web::Data::new(metrics);
         let server = server::serve(
             listener,
@@ -63,6 +68,7 @@ impl Application {
         Ok(Application {
             port,
             server,
+            store,
             inventory,
             expiry,
         })
@@ -72,8 +78,14 @@ impl Application {
         self.port
     }
 
-    /// The inventory the server uses (tests inspect and sweep it directly).
-    pub fn inventory(&self) -> Inventory {
+    /// The store the server uses (tests check and sweep it directly).
+    pub fn store(&self) -> Arc<dyn SeatStore> {
+        Arc::clone(&self.store)
+    }
+
+    /// The in-memory inventory behind the embedded store, for benchmarks that look inside it;
+    /// `None` with PostgreSQL.
+    pub fn inventory(&self) -> Option<Inventory> {
         self.inventory.clone()
     }
 
@@ -92,7 +104,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.expiry.stop().await;
-        if let Err(e) = self.inventory.flush().await {
+        if let Err(e) = self.store.flush().await {
             tracing::error!(error = %e, "could not flush the store at shutdown");
         }
         result

@@ -47,6 +47,7 @@ pub fn endpoint(workflow: &Workflow, calls: Option<CallMetrics>) -> (MetricsEndp
     let store = workflow.store().clone();
     let refresh = move || {
         backlog.set(store.pending_count() as i64);
+        std::future::ready(())
     };
     (MetricsEndpoint::new(registry, refresh), http)
 }

@@ -4,6 +4,7 @@
 //! OpenMetrics text format after letting the service refresh its gauges.
 
 use actix_web::{HttpResponse, web};
+use futures::future::BoxFuture;
 use prometheus_client::{
     encoding::{EncodeLabelSet, text::encode},
     metrics::{counter::Counter, family::Family, histogram::Histogram},
@@ -81,7 +82,7 @@ impl HttpMetrics {
 /// What `/metrics` renders.
 pub struct MetricsEndpoint {
     registry: Registry,
-    refresh: Box<dyn Fn() + Send + Sync>,
+    refresh: Box<dyn Fn() -> BoxFuture<'static, ()> + Send + Sync>,
 }
 
 impl std::fmt::Debug for MetricsEndpoint {
@@ -91,16 +92,20 @@ impl std::fmt::Debug for MetricsEndpoint {
 }
 
 impl MetricsEndpoint {
-    /// `refresh` runs before each rendering, to set gauges that are cheaper to compute on demand.
-    pub fn new(registry: Registry, refresh: impl Fn() + Send + Sync + 'static) -> Self {
+    /// `refresh` runs before each rendering, to set gauges that are cheaper to compute on demand
+    /// (it may query a database).
+    pub fn new<F>(registry: Registry, refresh: impl Fn() -> F + Send + Sync + 'static) -> Self
+    where
+        F: Future<Output = ()> + Send + 'static,
+    {
         MetricsEndpoint {
             registry,
-            refresh: Box::new(refresh),
+            refresh: Box::new(move || Box::pin(refresh())),
         }
     }
 
-    pub fn render(&self) -> String {
-        (self.refresh)();
+    pub async fn render(&self) -> String {
+        (self.refresh)().await;
         let mut text = String::new();
         if encode(&mut text, &self.registry).is_err() {
             text.clear();
@@ -113,5 +118,5 @@ impl MetricsEndpoint {
 pub async fn metrics(endpoint: web::Data<MetricsEndpoint>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/openmetrics-text; version=1.0.0; charset=utf-8")
-        .body(endpoint.render())
+        .body(endpoint.render().await)
 }

@@ -2,7 +2,7 @@
 //! an HTTP client, handles on both services' state, and the checks every test ends with.
 
 use crate::proxy::FaultProxy;
-use course_service::{clock::SystemClock, inventory::Inventory};
+use course_service::{clock::SystemClock, store::SeatStore};
 use order_service::workflow::Workflow;
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -93,7 +93,7 @@ pub struct TestCluster {
     pub order_url: String,
     pub client: reqwest::Client,
     pub keys: TokenKeys,
-    pub inventory: Inventory,
+    pub store: Arc<dyn SeatStore>,
     pub workflow: Workflow,
     pub proxy: Option<FaultProxy>,
     handles: Vec<actix_web::dev::ServerHandle>,
@@ -132,7 +132,7 @@ impl TestCluster {
             .expect("order-service");
         let order_url = format!("http://127.0.0.1:{}", orders.port());
 
-        let (inventory, workflow) = (courses.inventory(), orders.workflow());
+        let (store, workflow) = (courses.store(), orders.workflow());
         let handles = vec![courses.handle(), orders.handle()];
         tokio::spawn(courses.run_until_stopped());
         tokio::spawn(orders.run_until_stopped());
@@ -146,7 +146,7 @@ impl TestCluster {
             order_url,
             client,
             keys: TokenKeys::from_secret(SECRET).expect("keys"),
-            inventory,
+            store,
             workflow,
             proxy,
             handles,
@@ -339,8 +339,9 @@ impl TestCluster {
             );
             confirmed.push(n);
         }
-        self.inventory
+        self.store
             .check_invariants()
+            .await
             .expect("ledger invariants");
         confirmed
     }

@@ -4,7 +4,7 @@ use super::views;
 use crate::{
     domain::{NewCourse, ValidationError, course},
     error::ApiError,
-    inventory::Inventory,
+    store::SeatStore,
 };
 use actix_web::{HttpResponse, http::header, web};
 use serde::Deserialize;
@@ -27,12 +27,11 @@ pub const MAX_PAGE_SIZE: usize = 100;
     ))]
 pub(crate) async fn create(
     who: Instructor,
-    inventory: web::Data<Inventory>,
+    store: web::Data<dyn SeatStore>,
     body: web::Json<CreateCourse>,
 ) -> Result<HttpResponse, ApiError> {
-    let course = inventory
+    let course = store
         .create_course(NewCourse::parse(body.into_inner(), &who.sub)?)
-        .durable()
         .await?;
     Ok(HttpResponse::Created()
         .insert_header((header::LOCATION, format!("/api/courses/{}", course.id)))
@@ -61,12 +60,14 @@ pub(crate) struct ListQuery {
         (status = 400, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn list(
-    inventory: web::Data<Inventory>,
+    store: web::Data<dyn SeatStore>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = page_size(query.limit)?;
     let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
-    let (courses, more) = inventory.list_courses(query.instructor_id.as_deref(), after, limit);
+    let (courses, more) = store
+        .list_courses(query.instructor_id.as_deref(), after, limit)
+        .await?;
     let next_cursor = more
         .then(|| courses.last().map(|c| c.id.to_string()))
         .flatten();
@@ -84,10 +85,10 @@ pub(crate) async fn list(
         (status = 404, description = "`course_not_found`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn read(
-    inventory: web::Data<Inventory>,
+    store: web::Data<dyn SeatStore>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    Ok(HttpResponse::Ok().json(views::course(&inventory.course(*path)?)))
+    Ok(HttpResponse::Ok().json(views::course(&store.course(*path).await?)))
 }
 
 /// Change the price (the course's instructor). Holds already made keep their price.
@@ -102,16 +103,13 @@ pub(crate) async fn read(
     ))]
 pub(crate) async fn set_price(
     who: Instructor,
-    inventory: web::Data<Inventory>,
+    store: web::Data<dyn SeatStore>,
     path: web::Path<Uuid>,
     body: web::Json<UpdatePrice>,
 ) -> Result<HttpResponse, ApiError> {
     let price = course::parse_price(body.price_cents)?;
     Ok(HttpResponse::Ok().json(views::course(
-        &inventory
-            .set_price(*path, &who.sub, price)?
-            .durable()
-            .await?,
+        &store.set_price(*path, &who.sub, price).await?,
     )))
 }
 
@@ -128,16 +126,13 @@ pub(crate) async fn set_price(
     ))]
 pub(crate) async fn set_seats(
     who: Instructor,
-    inventory: web::Data<Inventory>,
+    store: web::Data<dyn SeatStore>,
     path: web::Path<Uuid>,
     body: web::Json<UpdateSeats>,
 ) -> Result<HttpResponse, ApiError> {
     let total = course::parse_seats(body.seats_total, "seats_total")?;
     Ok(HttpResponse::Ok().json(views::course(
-        &inventory
-            .set_seats(*path, &who.sub, total)?
-            .durable()
-            .await?,
+        &store.set_seats(*path, &who.sub, total).await?,
     )))
 }
 

@@ -5,7 +5,7 @@ use super::views;
 use crate::{
     domain::{CourseId, HoldRequest, Reservation, ReservationId, course::parse_user_id},
     error::ApiError,
-    inventory::{Inventory, InventoryError, Pending},
+    store::{SeatStore, StoreError},
 };
 use actix_web::{HttpResponse, web};
 use service_kit::Service;
@@ -32,7 +32,7 @@ pub const SCOPE: &str = "/api/courses/{course_id}/reservations/{reservation_id}"
     ))]
 pub(crate) async fn hold(
     _: Service,
-    inventory: web::Data<Inventory>,
+    store: web::Data<dyn SeatStore>,
     path: ReservationPath,
     body: web::Json<PutReservation>,
 ) -> Result<HttpResponse, ApiError> {
@@ -41,7 +41,7 @@ pub(crate) async fn hold(
         student: parse_user_id(&body.student_id, "student_id")?,
         expected_price_cents: body.expected_price_cents,
     };
-    let held = inventory.hold(course, id, &request)?.durable().await?;
+    let held = store.hold(course, id, &request).await?;
     let mut response = if held.created {
         HttpResponse::Created()
     } else {
@@ -61,11 +61,11 @@ pub(crate) async fn hold(
     ))]
 pub(crate) async fn read(
     _: Service,
-    inventory: web::Data<Inventory>,
+    store: web::Data<dyn SeatStore>,
     path: ReservationPath,
 ) -> Result<HttpResponse, ApiError> {
     let (course, id) = path.into_inner();
-    let reservation = inventory.reservation(course, id)?;
+    let reservation = store.reservation(course, id).await?;
     Ok(HttpResponse::Ok().json(views::reservation(course, id, &reservation)))
 }
 
@@ -82,10 +82,11 @@ pub(crate) async fn read(
     ))]
 pub(crate) async fn confirm(
     _: Service,
-    inventory: web::Data<Inventory>,
+    store: web::Data<dyn SeatStore>,
     path: ReservationPath,
 ) -> Result<HttpResponse, ApiError> {
-    respond(path, |c, r| inventory.confirm(c, r)).await
+    let (course, id) = path.into_inner();
+    respond(course, id, store.confirm(course, id).await)
 }
 
 /// Cancel a hold (service) and free its seat; again: 200. An unknown id is recorded as cancelled, so that a late hold under it cannot take a seat; an expired hold answers 200 unchanged.
@@ -100,10 +101,11 @@ pub(crate) async fn confirm(
     ))]
 pub(crate) async fn cancel(
     _: Service,
-    inventory: web::Data<Inventory>,
+    store: web::Data<dyn SeatStore>,
     path: ReservationPath,
 ) -> Result<HttpResponse, ApiError> {
-    respond(path, |c, r| inventory.cancel(c, r)).await
+    let (course, id) = path.into_inner();
+    respond(course, id, store.cancel(course, id).await)
 }
 
 /// Give a confirmed seat back (service), when its order is cancelled; again: 200.
@@ -118,18 +120,19 @@ pub(crate) async fn cancel(
     ))]
 pub(crate) async fn release(
     _: Service,
-    inventory: web::Data<Inventory>,
+    store: web::Data<dyn SeatStore>,
     path: ReservationPath,
-) -> Result<HttpResponse, ApiError> {
-    respond(path, |c, r| inventory.release(c, r)).await
-}
-
-/// Runs a state change and answers with the reservation once the change is durable.
-async fn respond(
-    path: ReservationPath,
-    op: impl FnOnce(CourseId, ReservationId) -> Result<Pending<Reservation>, InventoryError>,
 ) -> Result<HttpResponse, ApiError> {
     let (course, id) = path.into_inner();
-    let reservation = op(course, id)?.durable().await?;
+    respond(course, id, store.release(course, id).await)
+}
+
+/// Answers with the reservation a state change left.
+fn respond(
+    course: CourseId,
+    id: ReservationId,
+    changed: Result<Reservation, StoreError>,
+) -> Result<HttpResponse, ApiError> {
+    let reservation = changed?;
     Ok(HttpResponse::Ok().json(views::reservation(course, id, &reservation)))
 }

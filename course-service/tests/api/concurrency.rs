@@ -35,7 +35,7 @@ async fn two_thousand_students_race_for_100_seats_and_exactly_100_get_one() {
     );
     assert_eq!(outcomes.len(), 2, "{outcomes:?}");
     assert_eq!(seats(&app.course(&course).await), (0, 100, 0));
-    app.inventory.check_invariants().expect("ledger invariants");
+    app.check_invariants().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -72,7 +72,13 @@ async fn confirms_cancels_new_holds_and_sweeps_interleaved_keep_the_invariant() 
     }
     let sweeper = {
         let app = Arc::clone(&app);
-        tokio::task::spawn_blocking(move || (0..200).map(|_| app.sweep().expired).sum::<usize>())
+        tokio::spawn(async move {
+            let mut expired = 0;
+            for _ in 0..200 {
+                expired += app.sweep().await.expired;
+            }
+            expired
+        })
     };
     let mut new_holds = 0;
     for task in join_all(tasks).await {
@@ -92,11 +98,11 @@ async fn confirms_cancels_new_holds_and_sweeps_interleaved_keep_the_invariant() 
     assert_eq!(sold, 50);
     assert_eq!(held, new_holds);
     assert_eq!(available, 50 - new_holds);
-    app.inventory.check_invariants().expect("ledger invariants");
+    app.check_invariants().await;
 
     // Every remaining hold lapses; the sweep returns exactly those seats.
     app.advance(TTL_SECS as i64);
-    assert_eq!(app.sweep().expired as u64, new_holds);
+    assert_eq!(app.sweep().await.expired as u64, new_holds);
     assert_eq!(seats(&app.course(&course).await), (50, 0, 50));
 }
 
@@ -115,9 +121,9 @@ async fn a_confirm_racing_the_expiry_of_its_hold_ends_in_exactly_one_of_the_two(
         );
         let expiry = {
             let app = Arc::clone(&app);
-            tokio::task::spawn_blocking(move || {
+            tokio::spawn(async move {
                 app.advance(TTL_SECS as i64);
-                app.sweep().expired
+                app.sweep().await.expired
             })
         };
         let confirm = app.act(&course, id, "confirm").await;
@@ -138,5 +144,5 @@ async fn a_confirm_racing_the_expiry_of_its_hold_ends_in_exactly_one_of_the_two(
         let (_, held, sold) = seats(&app.course(&course).await);
         assert_eq!((held, sold), (0, confirmed_count), "round {round}");
     }
-    app.inventory.check_invariants().expect("ledger invariants");
+    app.check_invariants().await;
 }

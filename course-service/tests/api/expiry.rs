@@ -20,9 +20,9 @@ async fn a_sweep_expires_exactly_the_lapsed_holds() {
     app.advance(100);
     let late = Uuid::now_v7();
     app.hold(&course, late, "late").await;
-    assert_eq!(app.sweep().expired, 0, "nothing is due yet");
+    assert_eq!(app.sweep().await.expired, 0, "nothing is due yet");
     app.advance(TTL_SECS as i64 - 100);
-    let report = app.sweep();
+    let report = app.sweep().await;
     assert_eq!(report.expired, 3);
     assert_eq!(seats(&app.course(&course).await), (8, 1, 1));
     for id in &early {
@@ -36,7 +36,7 @@ async fn a_sweep_expires_exactly_the_lapsed_holds() {
         app.reservation(&course, sold).await.body["status"],
         "confirmed"
     );
-    assert_eq!(app.sweep().expired, 0, "a second sweep finds nothing");
+    assert_eq!(app.sweep().await.expired, 0, "a second sweep finds nothing");
 }
 
 #[tokio::test]
@@ -44,7 +44,7 @@ async fn a_sweep_with_nothing_due_leaves_the_deadline_heap_alone() {
     let app = TestApp::spawn().await;
     let course = id_of(&app.create_course("alice", 1000, 1).await);
     for i in 0..1000 {
-        app.inventory
+        app.store
             .hold(
                 course.parse().expect("uuid"),
                 Uuid::now_v7(),
@@ -53,18 +53,17 @@ async fn a_sweep_with_nothing_due_leaves_the_deadline_heap_alone() {
                     expected_price_cents: None,
                 },
             )
-            .expect("held")
-            .unsynced();
+            .await
+            .expect("held");
     }
-    let report = app.sweep();
+    let report = app.sweep().await;
     assert_eq!((report.due, report.expired), (0, 0));
-    assert_eq!(app.inventory.pending_deadlines(), 1000);
+    assert_eq!(app.expiry_backlog().await, 1000);
 }
 
 #[tokio::test]
 async fn a_sweep_of_many_courses_in_batches_returns_every_seat() {
     let app = TestApp::spawn().await;
-    let inventory = &app.inventory;
     let mut courses = Vec::new();
     for _ in 0..5 {
         courses.push(
@@ -79,20 +78,20 @@ async fn a_sweep_of_many_courses_in_batches_returns_every_seat() {
                 student: format!("s{c}-{i}").into(),
                 expected_price_cents: None,
             };
-            inventory
+            app.store
                 .hold(*course, Uuid::now_v7(), &request)
-                .expect("held")
-                .unsynced();
+                .await
+                .expect("held");
         }
     }
     app.advance(TTL_SECS as i64);
-    let report = app.sweep();
+    let report = app.sweep().await;
     assert_eq!((report.due, report.expired), (4500, 4500));
     for course in &courses {
         assert_eq!(seats(&app.course(&course.to_string()).await), (1000, 0, 0));
     }
-    assert_eq!(inventory.pending_deadlines(), 0);
-    inventory.check_invariants().expect("ledger invariants");
+    assert_eq!(app.expiry_backlog().await, 0);
+    app.check_invariants().await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

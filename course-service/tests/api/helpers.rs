@@ -4,7 +4,7 @@ use chrono::TimeDelta;
 use course_service::{
     Application, Config,
     clock::{Clock, ManualClock, SystemClock},
-    inventory::Inventory,
+    store::SeatStore,
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -19,7 +19,7 @@ pub const TTL_SECS: u64 = 300;
 pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
-    pub inventory: Inventory,
+    pub store: Arc<dyn SeatStore>,
     pub clock: Arc<ManualClock>,
     pub keys: TokenKeys,
     handle: actix_web::dev::ServerHandle,
@@ -97,7 +97,7 @@ impl TestApp {
         adjust(&mut config);
         let app = Application::build(&config, app_clock).await.expect("build");
         let address = format!("http://127.0.0.1:{}", app.port());
-        let inventory = app.inventory();
+        let store = app.store();
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder()
@@ -107,7 +107,7 @@ impl TestApp {
         TestApp {
             address,
             client,
-            inventory,
+            store,
             clock,
             keys: TokenKeys::from_secret(SECRET).expect("keys"),
             handle,
@@ -124,8 +124,21 @@ impl TestApp {
     }
 
     /// Runs one full expiry sweep at the current (manual) time.
-    pub fn sweep(&self) -> course_service::expiry::SweepReport {
-        course_service::expiry::sweep(&self.inventory, self.clock.now())
+    pub async fn sweep(&self) -> course_service::expiry::SweepReport {
+        self.store.sweep().await.expect("sweep")
+    }
+
+    /// Checks the seat counters against the reservations.
+    pub async fn check_invariants(&self) {
+        self.store
+            .check_invariants()
+            .await
+            .expect("ledger invariants");
+    }
+
+    /// Holds waiting to expire, as the store counts them.
+    pub async fn expiry_backlog(&self) -> u64 {
+        self.store.totals().await.expect("totals").expiry_backlog
     }
 
     pub fn advance(&self, secs: i64) {

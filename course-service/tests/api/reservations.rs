@@ -314,7 +314,7 @@ async fn release_of_anything_not_confirmed_answers_409_reservation_not_confirmed
     app.act(&course, expired, "release")
         .await
         .assert_problem(409, "reservation_not_confirmed");
-    app.sweep();
+    app.sweep().await;
     assert_eq!(seats(&app.course(&course).await), (3, 0, 0));
 }
 
@@ -364,7 +364,7 @@ async fn a_student_holds_at_most_five_seats_at_once_across_courses() {
 
     // Holds that expire free their slots too.
     app.advance(TTL_SECS as i64);
-    app.sweep();
+    app.sweep().await;
     let extra = id_of(&app.create_course("alice", 3, 1000).await);
     assert_eq!(
         app.hold(&extra, Uuid::now_v7(), "hoarder").await.status,
@@ -404,18 +404,14 @@ async fn a_tombstone_ages_out_after_an_hour() {
     let id = Uuid::now_v7();
     app.act(&course, id, "cancel").await;
     app.advance(59 * 60);
-    app.sweep();
+    app.sweep().await;
     app.hold(&course, id, "s1")
         .await
         .assert_problem(409, "reservation_cancelled");
     app.advance(60);
-    app.sweep();
+    app.sweep().await;
     app.reservation(&course, id)
         .await
         .assert_problem(404, "reservation_not_found");
-    assert_eq!(
-        app.inventory.pending_deadlines(),
-        0,
-        "the index forgot it too"
-    );
+    assert_eq!(app.expiry_backlog().await, 0, "the index forgot it too");
 }

@@ -63,7 +63,9 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     config.http_workers = Some(args.http_workers);
     let app = Application::build(&config, clock.clone() as Arc<dyn Clock>).await?;
     let address = crate::target::addr(&format!("127.0.0.1:{}", app.port()))?;
-    let inventory = app.inventory();
+    let inventory = app.inventory().ok_or_else(|| {
+        anyhow::anyhow!("the expiry storm drives the in-memory inventory directly")
+    })?;
     let sweep_stats = app.sweep_stats();
     tokio::spawn(app.run_until_stopped());
 
