@@ -8,7 +8,7 @@ use crate::{
     expiry::{self, ExpiryJob},
     inventory::Inventory,
     persistence, routes,
-    store::SeatStore,
+    store::{SeatStore, postgres::PgStore},
 };
 use anyhow::Context;
 use service_kit::journal::{StorageMode, Store};
@@ -46,9 +46,22 @@ impl Application {
             .unwrap_or_default();
         let keys = web::Data::new(TokenKeys::from_secret(secret)?);
         let ttl = chrono::TimeDelta::seconds(config.reservation_ttl_secs as i64);
-        let inventory = open_inventory(config, clock, ttl).await?;
-        let store: Arc<dyn SeatStore> = Arc::new(inventory.clone());
-        let inventory = Some(inventory);
+        let (store, inventory): (Arc<dyn SeatStore>, _) = match config.postgres() {
+            Some(settings) => {
+                let store =
+                    PgStore::connect(&settings, clock, ttl, config.max_holds_per_student).await?;
+                tracing::info!(
+                    database = %service_kit::postgres::redacted(&settings.url),
+                    max_connections = settings.max_connections,
+                    "state in PostgreSQL"
+                );
+                (Arc::new(store), None)
+            }
+            None => {
+                let inventory = open_inventory(config, clock, ttl).await?;
+                (Arc::new(inventory.clone()), Some(inventory))
+            }
+        };
         let expiry = ExpiryJob::start(Arc::clone(&store), &config.expiry_sweep_cron).await?;
         let (listener, port) = server::bind(&config.host, config.port)?;
         let data: web::Data<dyn SeatStore> = web::Data::from(Arc::clone(&store));

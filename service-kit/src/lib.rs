@@ -26,6 +26,7 @@ pub mod journal;
 mod journal_tests;
 pub mod metrics;
 pub mod otel;
+pub mod postgres;
 pub mod problem;
 pub mod rate_limit;
 pub mod request;

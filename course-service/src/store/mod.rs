@@ -9,6 +9,7 @@
 //! Every method answers only once its change is durable.
 
 pub mod embedded;
+pub mod postgres;
 
 use crate::{
     domain::{

@@ -94,6 +94,9 @@ impl TestApp {
         let mut config = Config::local(Secret::new(SECRET));
         config.reservation_ttl_secs = TTL_SECS;
         config.http_workers = Some(2);
+        if on_postgres() {
+            config.database_url = Some(service_kit::postgres::test_schema_url().await);
+        }
         adjust(&mut config);
         let app = Application::build(&config, app_clock).await.expect("build");
         let address = format!("http://127.0.0.1:{}", app.port());
@@ -230,6 +233,12 @@ impl Reply {
 
 /// Asserts the seat invariant on a course body and returns (available, held, sold).
 #[track_caller]
+/// Whether this run tests the PostgreSQL store (`TEST_BACKEND=postgres`, with
+/// `TEST_DATABASE_URL`) rather than the embedded one.
+pub fn on_postgres() -> bool {
+    std::env::var("TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
 pub fn seats(course: &Value) -> (u64, u64, u64) {
     let get = |k: &str| {
         course[k]

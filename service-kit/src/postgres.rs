@@ -1,0 +1,100 @@
+//! PostgreSQL plumbing both services share: the pool (with a statement timeout and a bounded
+//! wait for a connection), embedded migrations that refuse a schema newer than the binary, URLs
+//! without passwords for logs, and a fresh schema per test.
+
+use sqlx::{
+    PgPool,
+    migrate::{MigrateError, Migrator},
+    postgres::{PgConnectOptions, PgPoolOptions},
+};
+use std::{str::FromStr, time::Duration};
+
+/// Connection settings.
+#[derive(Debug, Clone)]
+pub struct PgSettings {
+    pub url: String,
+    pub max_connections: u32,
+    /// Longest any one statement may run (the server cancels it after).
+    pub statement_timeout: Duration,
+    /// Longest a request waits for a free connection.
+    pub acquire_timeout: Duration,
+}
+
+/// Connects as `application` and brings the schema up to date with `migrator`. A database that
+/// a newer release migrated further stops this one with a message saying so.
+pub async fn connect(
+    settings: &PgSettings,
+    application: &str,
+    migrator: &Migrator,
+) -> anyhow::Result<PgPool> {
+    let timeout_ms = settings.statement_timeout.as_millis().to_string();
+    let options = PgConnectOptions::from_str(&settings.url)
+        .map_err(|e| anyhow::anyhow!("DATABASE_URL is not a PostgreSQL URL: {e}"))?
+        .options([("statement_timeout", timeout_ms.as_str())])
+        .application_name(application);
+    let pool = PgPoolOptions::new()
+        .max_connections(settings.max_connections)
+        .acquire_timeout(settings.acquire_timeout)
+        .connect_with(options)
+        .await
+        .map_err(|e| {
+            anyhow::anyhow!(
+                "cannot connect to PostgreSQL at {}: {e}",
+                redacted(&settings.url)
+            )
+        })?;
+    let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
+    match migrator.run(&pool).await {
+        Ok(()) => Ok(pool),
+        Err(MigrateError::VersionMissing(version)) => Err(anyhow::anyhow!(
+            "refusing to start: the database schema is at version {version}, newer than this \
+             {application} knows (up to {known}); run a release that knows it"
+        )),
+        Err(e) => Err(anyhow::anyhow!("cannot migrate the database: {e}")),
+    }
+}
+
+/// `url` without its password, for logs.
+pub fn redacted(url: &str) -> String {
+    url.split_once("://")
+        .and_then(|(scheme, rest)| {
+            let (credentials, host) = rest.rsplit_once('@')?;
+            let user = credentials.split(':').next().unwrap_or_default();
+            Some(format!("{scheme}://{user}@{host}"))
+        })
+        .unwrap_or_else(|| url.to_owned())
+}
+
+/// For tests: creates an empty schema in the database at `TEST_DATABASE_URL` and returns a URL
+/// whose connections use it, so every test has its own tables. Panics when the variable is not
+/// set: a run asked to test PostgreSQL must not pass by skipping.
+pub async fn test_schema_url() -> String {
+    let base = std::env::var("TEST_DATABASE_URL")
+        .expect("TEST_DATABASE_URL must point at a PostgreSQL database to test against");
+    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
+    let pool = PgPool::connect(&base)
+        .await
+        .unwrap_or_else(|e| panic!("cannot connect to TEST_DATABASE_URL: {e}"));
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .execute(&pool)
+        .await
+        .expect("create a test schema");
+    pool.close().await;
+    let separator = if base.contains('?') { '&' } else { '?' };
+    format!("{base}{separator}options=-c%20search_path%3D{schema}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_are_not_shown() {
+        assert_eq!(
+            redacted("postgres://app:s3cret@db:5432/seats"),
+            "postgres://app@db:5432/seats"
+        );
+        assert_eq!(redacted("postgres://db/seats"), "postgres://db/seats");
+        assert_eq!(redacted("not a url"), "not a url");
+    }
+}
