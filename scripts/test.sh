@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Every test: the whole workspace on the embedded store, then the same API tests (and the
+# multi-replica tests) against PostgreSQL, which scripts/ensure-postgres.sh provides.
+#
+#   scripts/test.sh
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+echo "==> cargo test --workspace (embedded store)"
+cargo test --workspace
+
+TEST_DATABASE_URL=$(scripts/ensure-postgres.sh)
+export TEST_DATABASE_URL
+echo "==> PostgreSQL store: $TEST_DATABASE_URL"
+# TEST_BACKEND=postgres makes every test app keep its state in a fresh schema of that database;
+# without TEST_DATABASE_URL those tests fail rather than skip.
+TEST_BACKEND=postgres cargo test -p course-service --test api
