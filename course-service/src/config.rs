@@ -35,19 +35,8 @@ pub struct Config {
     /// Where state is kept: `embedded` (on disk under DATA_DIR) or `memory` (lost on restart).
     #[arg(long, env = "STORAGE", value_enum, default_value = "embedded")]
     pub storage: StorageMode,
-    /// PostgreSQL to keep the state in, e.g. `postgres://user:pass@host/db`; overrides STORAGE.
-    /// Any number of replicas may share one database.
-    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
-    pub database_url: Option<String>,
-    /// Most connections this process opens to PostgreSQL.
-    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
-    pub database_max_connections: u32,
-    /// Longest one SQL statement may run before PostgreSQL cancels it, in milliseconds.
-    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT_MS", default_value_t = 5000)]
-    pub database_statement_timeout_ms: u64,
-    /// Longest a request waits for a free database connection, in milliseconds.
-    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = 3000)]
-    pub database_acquire_timeout_ms: u64,
+    #[command(flatten)]
+    pub database: service_kit::postgres::DatabaseArgs,
     /// Directory of the embedded store (kept in its subdirectory `course-service`).
     #[arg(long, env = "DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
@@ -85,20 +74,6 @@ impl Config {
         }
     }
 
-    /// The PostgreSQL settings, when DATABASE_URL is set.
-    pub fn postgres(&self) -> Option<service_kit::postgres::PgSettings> {
-        self.database_url
-            .as_ref()
-            .map(|url| service_kit::postgres::PgSettings {
-                url: url.clone(),
-                max_connections: self.database_max_connections,
-                statement_timeout: std::time::Duration::from_millis(
-                    self.database_statement_timeout_ms,
-                ),
-                acquire_timeout: std::time::Duration::from_millis(self.database_acquire_timeout_ms),
-            })
-    }
-
     /// A configuration for an in-process run on loopback: port 0, the given secret, state in
     /// memory, no rate limiting, defaults for the rest.
     pub fn local(secret: Secret) -> Self {
@@ -110,10 +85,7 @@ impl Config {
             expiry_sweep_cron: "* * * * * *".into(),
             max_holds_per_student: 5,
             storage: StorageMode::Memory,
-            database_url: None,
-            database_max_connections: 16,
-            database_statement_timeout_ms: 5000,
-            database_acquire_timeout_ms: 3000,
+            database: Default::default(),
             data_dir: PathBuf::from("./data"),
             log_format: LogFormat::Pretty,
             otlp_endpoint: None,

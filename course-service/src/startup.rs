@@ -46,7 +46,7 @@ impl Application {
             .unwrap_or_default();
         let keys = web::Data::new(TokenKeys::from_secret(secret)?);
         let ttl = chrono::TimeDelta::seconds(config.reservation_ttl_secs as i64);
-        let (store, inventory): (Arc<dyn SeatStore>, _) = match config.postgres() {
+        let (store, inventory): (Arc<dyn SeatStore>, _) = match config.database.settings() {
             Some(settings) => {
                 let store =
                     PgStore::connect(&settings, clock, ttl, config.max_holds_per_student).await?;

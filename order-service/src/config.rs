@@ -45,6 +45,8 @@ pub struct Config {
     /// Where state is kept: `embedded` (on disk under DATA_DIR) or `memory` (lost on restart).
     #[arg(long, env = "STORAGE", value_enum, default_value = "embedded")]
     pub storage: StorageMode,
+    #[command(flatten)]
+    pub database: service_kit::postgres::DatabaseArgs,
     /// Directory of the embedded store (kept in its subdirectory `order-service`).
     #[arg(long, env = "DATA_DIR", default_value = "./data")]
     pub data_dir: PathBuf,
@@ -95,6 +97,7 @@ impl Config {
             order_deadline_ms: 8000,
             reconcile_interval_ms: 500,
             storage: StorageMode::Memory,
+            database: Default::default(),
             data_dir: PathBuf::from("./data"),
             log_format: LogFormat::Pretty,
             otlp_endpoint: None,

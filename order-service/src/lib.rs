@@ -14,6 +14,7 @@ pub mod error;
 pub mod metrics;
 pub mod orders;
 pub mod reconciler;
+pub mod repo;
 pub mod routes;
 pub mod startup;
 pub mod workflow;

@@ -5,6 +5,7 @@
 use crate::{course_client::CallMetrics, workflow::Workflow};
 use prometheus_client::{metrics::gauge::Gauge, registry::Registry};
 use service_kit::metrics::{HttpMetrics, MetricsEndpoint};
+use std::sync::Arc;
 
 /// The registry and `/metrics` of one order-service, and the HTTP metrics the server records.
 pub fn endpoint(workflow: &Workflow, calls: Option<CallMetrics>) -> (MetricsEndpoint, HttpMetrics) {
@@ -46,8 +47,15 @@ pub fn endpoint(workflow: &Workflow, calls: Option<CallMetrics>) -> (MetricsEndp
     );
     let store = workflow.store().clone();
     let refresh = move || {
-        backlog.set(store.pending_count() as i64);
-        std::future::ready(())
+        let (store, backlog) = (Arc::clone(&store), backlog.clone());
+        async move {
+            match store.work_count().await {
+                Ok(n) => {
+                    backlog.set(i64::try_from(n).unwrap_or(i64::MAX));
+                }
+                Err(e) => tracing::warn!(error = %e, "reconciler backlog unavailable for /metrics"),
+            }
+        }
     };
     (MetricsEndpoint::new(registry, refresh), http)
 }

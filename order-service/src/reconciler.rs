@@ -29,9 +29,12 @@ pub fn spawn(workflow: Workflow, interval: Duration) -> JoinHandle<()> {
             run_once(&workflow).await;
             if last_purge.elapsed() >= KEY_PURGE_INTERVAL {
                 last_purge = std::time::Instant::now();
-                let purged = workflow.store().purge_keys(chrono::Utc::now());
-                if purged > 0 {
-                    tracing::info!(purged, "forgot idempotency keys past their lifetime");
+                match workflow.store().purge_keys(chrono::Utc::now()).await {
+                    Ok(0) => {}
+                    Ok(purged) => {
+                        tracing::info!(purged, "forgot idempotency keys past their lifetime")
+                    }
+                    Err(e) => tracing::warn!(error = %e, "idempotency keys not purged this time"),
                 }
             }
         }
@@ -40,7 +43,13 @@ pub fn spawn(workflow: Workflow, interval: Duration) -> JoinHandle<()> {
 
 /// One pass over the pending orders nobody is working on; returns how many were visited.
 pub async fn run_once(workflow: &Workflow) -> usize {
-    let pending = workflow.store().unleased_pending();
+    let pending = match workflow.store().unleased_work(chrono::Utc::now()).await {
+        Ok(pending) => pending,
+        Err(e) => {
+            tracing::warn!(error = %e, "cannot list orders with work left; trying again later");
+            return 0;
+        }
+    };
     let visited = pending.len();
     if visited > 0 {
         tracing::debug!(pending = visited, "reconciling pending orders");

@@ -6,7 +6,9 @@ use crate::{
     config::Config,
     course_client::{CourseClient, HttpCourseClient, HttpCourseClientConfig},
     orders::OrderStore,
-    reconciler, routes,
+    reconciler,
+    repo::{OrderRepo, postgres::PgRepo},
+    routes,
     workflow::Workflow,
 };
 use actix_web::{dev::Server, web};
@@ -67,7 +69,7 @@ impl Application {
         calls: Option<crate::course_client::CallMetrics>,
     ) -> anyhow::Result<Self> {
         let keys = web::Data::new(keys(config)?);
-        let workflow = Workflow::new(open_store(config)?, client, config.order_deadline());
+        let workflow = Workflow::new(open_store(config).await?, client, config.order_deadline());
         let reconciler = reconciler::spawn(workflow.clone(), config.reconcile_interval());
         let (listener, port) = server::bind(&config.host, config.port)?;
         let data = web::Data::new(workflow.clone());
@@ -117,19 +119,29 @@ impl Application {
     }
 }
 
-/// The order store, in memory or restored from the embedded store. A store that cannot be opened or
-/// read stops the service: it never starts empty over existing data.
-fn open_store(config: &Config) -> anyhow::Result<OrderStore> {
+/// The order store: PostgreSQL when DATABASE_URL is set, else in memory or restored from the
+/// embedded store. A store that cannot be opened or read stops the service: it never starts empty
+/// over existing data.
+async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn OrderRepo>> {
+    if let Some(settings) = config.database.settings() {
+        let repo = PgRepo::connect(&settings, config.order_deadline()).await?;
+        tracing::info!(
+            database = %service_kit::postgres::redacted(&settings.url),
+            max_connections = settings.max_connections,
+            "state in PostgreSQL"
+        );
+        return Ok(Arc::new(repo));
+    }
     if config.storage == StorageMode::Memory {
         tracing::warn!("STORAGE=memory: orders are lost when the service stops");
-        return Ok(OrderStore::new());
+        return Ok(Arc::new(OrderStore::new()));
     }
     let store = Store::open(&config.data_dir, STORE_DIR).context("refusing to start")?;
     let path = std::path::absolute(store.path()).unwrap_or_else(|_| store.path().to_owned());
     let orders = OrderStore::restore(store)
         .with_context(|| format!("refusing to start: cannot load {}", path.display()))?;
     tracing::info!(store = %path.display(), orders = orders.all().len(), pending = orders.pending_count(), "state loaded");
-    Ok(orders)
+    Ok(Arc::new(orders))
 }
 
 fn keys(config: &Config) -> anyhow::Result<TokenKeys> {

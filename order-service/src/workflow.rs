@@ -19,13 +19,13 @@
 
 use crate::{
     course_client::{CallContext, CourseClient, CourseError},
-    orders::{AlreadyLive, Finish, OrderStore},
+    orders::{AlreadyLive, Finish},
+    repo::{OrderRepo, Unavailable},
 };
 use prometheus_client::{
     encoding::EncodeLabelSet,
     metrics::{counter::Counter, family::Family},
 };
-use service_kit::journal::JournalError;
 use shared_types::{CreateOrder, ErrorCode, Order, OrderStatus, Reservation, ReservationStatus};
 use std::{sync::Arc, time::Duration};
 use tracing::Instrument;
@@ -118,7 +118,7 @@ pub enum CancelError {
 /// Runs sagas; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Workflow {
-    store: OrderStore,
+    store: Arc<dyn OrderRepo>,
     client: Arc<dyn CourseClient>,
     deadline: Duration,
     metrics: WorkflowMetrics,
@@ -142,7 +142,11 @@ pub struct WorkflowMetrics {
 }
 
 impl Workflow {
-    pub fn new(store: OrderStore, client: Arc<dyn CourseClient>, deadline: Duration) -> Self {
+    pub fn new(
+        store: Arc<dyn OrderRepo>,
+        client: Arc<dyn CourseClient>,
+        deadline: Duration,
+    ) -> Self {
         Workflow {
             store,
             client,
@@ -156,7 +160,7 @@ impl Workflow {
         self.metrics.clone()
     }
 
-    pub fn store(&self) -> &OrderStore {
+    pub fn store(&self) -> &Arc<dyn OrderRepo> {
         &self.store
     }
 
@@ -171,13 +175,14 @@ impl Workflow {
         body: &CreateOrder,
         request_id: &str,
     ) -> Result<Placed, PlaceError> {
-        let (order, recorded) = self
-            .store
-            .begin(student, body, now())
-            .map_err(PlaceError::AlreadyLive)?;
         // The pending order is durable before course-service hears of it: after a crash, every
         // hold has an order to settle it.
-        recorded.wait().await.map_err(|_| PlaceError::Storage)?;
+        let order = self
+            .store
+            .begin(student, body, now())
+            .await
+            .map_err(|_| PlaceError::Storage)?
+            .map_err(PlaceError::AlreadyLive)?;
         let ctx = call_context(&order, request_id);
         let saga = {
             let this = self.clone();
@@ -204,15 +209,9 @@ impl Workflow {
             Ok(Ok((Err(_), _))) => return Err(PlaceError::Storage),
             Ok(Err(e)) => {
                 tracing::error!(error = %e, order_id = %order.id, "order saga aborted; the reconciler settles it");
-                (
-                    self.store.get(order.id).unwrap_or(order),
-                    Settlement::Unsettled,
-                )
+                (self.current(order).await, Settlement::Unsettled)
             }
-            Err(_) => (
-                self.store.get(order.id).unwrap_or(order),
-                Settlement::Unsettled,
-            ),
+            Err(_) => (self.current(order).await, Settlement::Unsettled),
         };
         let outcome = match order.status {
             OrderStatus::Confirmed => "confirmed",
@@ -230,18 +229,18 @@ impl Workflow {
     /// One reconciliation attempt for an order with work left: finish its cancellation if one
     /// was asked for, otherwise find out how its saga ended and settle it if possible.
     pub async fn reconcile(&self, id: Uuid) {
-        if !self.store.try_lease(id) {
+        if !self.store.try_lease(id, now()).await.unwrap_or(false) {
             return;
         }
         let _lease = LeaseGuard {
-            store: self.store.clone(),
+            store: Arc::clone(&self.store),
             id,
         };
-        let Some(order) = self.store.get(id) else {
+        let Ok(Some(order)) = self.store.get(id).await else {
             return;
         };
         let request_id = format!("reconcile-{}", Uuid::now_v7());
-        if self.store.cancel_requested(id) {
+        if self.store.cancel_requested(id).await.unwrap_or(false) {
             if let Err(e) = self.complete_cancel(&order, &request_id).await {
                 tracing::warn!(error = %e, order_id = %id, "cancellation not finished yet");
             }
@@ -267,25 +266,33 @@ impl Workflow {
         let order = self
             .store
             .get_owned(id, student)
+            .await
+            .map_err(|_| CancelError::Unavailable)?
             .ok_or(CancelError::NotFound)?;
         match order.status {
             OrderStatus::Cancelled => return Ok(order),
             OrderStatus::Failed => return Err(CancelError::NotCancellable),
             _ => {}
         }
-        let Some((order, recorded, leased)) = self.store.request_cancel(id) else {
+        let asked = self
+            .store
+            .request_cancel(id)
+            .await
+            .map_err(|_| CancelError::Unavailable)?;
+        let Some((order, leased)) = asked else {
             // It became final meanwhile.
-            return match self.store.get(id).map(|o| (o.status, o)) {
+            let now = self
+                .store
+                .get(id)
+                .await
+                .map_err(|_| CancelError::Unavailable)?;
+            return match now.map(|o| (o.status, o)) {
                 Some((OrderStatus::Cancelled, o)) => Ok(o),
                 _ => Err(CancelError::NotCancellable),
             };
         };
-        recorded
-            .wait()
-            .await
-            .map_err(|_| CancelError::Unavailable)?;
         let _lease = leased.then(|| LeaseGuard {
-            store: self.store.clone(),
+            store: Arc::clone(&self.store),
             id,
         });
         self.complete_cancel(&order, request_id).await
@@ -294,14 +301,12 @@ impl Workflow {
     /// Gives the order's seat back and records the order cancelled.
     async fn complete_cancel(&self, order: &Order, request_id: &str) -> Result<Order, CancelError> {
         self.return_seat(&call_context(order, request_id)).await?;
-        let (order, recorded) = self
+        let order = self
             .store
             .finish(order.id, Finish::Cancelled, now())
-            .ok_or(CancelError::NotFound)?;
-        recorded
-            .wait()
             .await
-            .map_err(|_| CancelError::Unavailable)?;
+            .map_err(|_| CancelError::Unavailable)?
+            .ok_or(CancelError::NotFound)?;
         if order.status == OrderStatus::Failed {
             return Err(CancelError::NotCancellable);
         }
@@ -364,12 +369,7 @@ impl Workflow {
         ctx: &CallContext,
         reservation: &Reservation,
     ) -> Settlement {
-        self.store.record_price(
-            id,
-            reservation.unit_price_cents,
-            &reservation.currency,
-            now(),
-        );
+        self.note_price(id, reservation).await;
         if reservation.status != ReservationStatus::Held {
             return Settlement::from_final_status(reservation.status);
         }
@@ -401,8 +401,7 @@ impl Workflow {
     async fn find_out(&self, id: Uuid, ctx: &CallContext) -> Settlement {
         match self.client.get_reservation(ctx).await {
             Ok(r) => {
-                self.store
-                    .record_price(id, r.unit_price_cents, &r.currency, now());
+                self.note_price(id, &r).await;
                 match r.status {
                     ReservationStatus::Held => {
                         self.try_confirm(ctx).await.unwrap_or(Settlement::Unsettled)
@@ -432,22 +431,23 @@ impl Workflow {
     }
 
     /// Records the settlement (durably) and returns the order as it stands.
-    async fn apply(&self, id: Uuid, settlement: &Settlement) -> Result<Order, JournalError> {
+    async fn apply(&self, id: Uuid, settlement: &Settlement) -> Result<Order, Unavailable> {
         let finish = match settlement {
             Settlement::Confirmed => Finish::Confirmed,
             Settlement::Failed { code, .. } => Finish::Failed(*code),
             Settlement::Unsettled => {
-                return Ok(self
+                return self
                     .store
                     .get(id)
-                    .unwrap_or_else(|| unreachable!("orders are never removed")));
+                    .await?
+                    .ok_or_else(|| Unavailable(format!("order {id} is gone")));
             }
         };
-        let (order, recorded) = self
+        let order = self
             .store
             .finish(id, finish, now())
-            .unwrap_or_else(|| unreachable!("orders are never removed"));
-        recorded.wait().await?;
+            .await?
+            .ok_or_else(|| Unavailable(format!("order {id} is gone")))?;
         let outcome = if matches!(finish, Finish::Confirmed) {
             "confirmed"
         } else {
@@ -458,6 +458,31 @@ impl Workflow {
             .get_or_create(&Outcome { outcome })
             .inc();
         Ok(order)
+    }
+
+    /// The order as stored now, or as last seen when the store cannot answer.
+    async fn current(&self, seen: Order) -> Order {
+        match self.store.get(seen.id).await {
+            Ok(Some(order)) => order,
+            _ => seen,
+        }
+    }
+
+    /// Records the price course-service locked; a failure only delays it (the final state
+    /// carries it, and the reconciler reads it again).
+    async fn note_price(&self, id: Uuid, reservation: &Reservation) {
+        let noted = self
+            .store
+            .record_price(
+                id,
+                reservation.unit_price_cents,
+                &reservation.currency,
+                now(),
+            )
+            .await;
+        if let Err(e) = noted {
+            tracing::warn!(error = %e, order_id = %id, "price not recorded yet");
+        }
     }
 
     /// Cancels the order's reservation id (a tombstone if it was never reserved).
@@ -483,7 +508,7 @@ fn now() -> chrono::DateTime<chrono::Utc> {
 
 /// Releases an order's lease when the work on it ends, even by panic.
 struct LeaseGuard {
-    store: OrderStore,
+    store: Arc<dyn OrderRepo>,
     id: Uuid,
 }
 

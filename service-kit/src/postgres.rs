@@ -9,6 +9,48 @@ use sqlx::{
 };
 use std::{str::FromStr, time::Duration};
 
+/// The database settings each service takes, flattened into its configuration.
+#[derive(Debug, Clone, clap::Args)]
+pub struct DatabaseArgs {
+    /// PostgreSQL to keep the state in, e.g. `postgres://user:pass@host/db`; overrides STORAGE.
+    /// Any number of replicas may share one database.
+    #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Most connections this process opens to PostgreSQL.
+    #[arg(long, env = "DATABASE_MAX_CONNECTIONS", default_value_t = 16)]
+    pub database_max_connections: u32,
+    /// Longest one SQL statement may run before PostgreSQL cancels it, in milliseconds.
+    #[arg(long, env = "DATABASE_STATEMENT_TIMEOUT_MS", default_value_t = 5000)]
+    pub database_statement_timeout_ms: u64,
+    /// Longest a request waits for a free database connection, in milliseconds.
+    #[arg(long, env = "DATABASE_ACQUIRE_TIMEOUT_MS", default_value_t = 3000)]
+    pub database_acquire_timeout_ms: u64,
+}
+
+impl Default for DatabaseArgs {
+    /// No database (the embedded store), with the flags' defaults.
+    fn default() -> Self {
+        DatabaseArgs {
+            database_url: None,
+            database_max_connections: 16,
+            database_statement_timeout_ms: 5000,
+            database_acquire_timeout_ms: 3000,
+        }
+    }
+}
+
+impl DatabaseArgs {
+    /// The connection settings, when DATABASE_URL is set.
+    pub fn settings(&self) -> Option<PgSettings> {
+        self.database_url.as_ref().map(|url| PgSettings {
+            url: url.clone(),
+            max_connections: self.database_max_connections,
+            statement_timeout: Duration::from_millis(self.database_statement_timeout_ms),
+            acquire_timeout: Duration::from_millis(self.database_acquire_timeout_ms),
+        })
+    }
+}
+
 /// Connection settings.
 #[derive(Debug, Clone)]
 pub struct PgSettings {

@@ -139,7 +139,15 @@ async fn invalid_order_requests_answer_400_and_change_nothing() {
         )
         .await
         .assert_problem(400, "validation_failed");
-    assert!(cluster.workflow.store().all().is_empty());
+    assert!(
+        cluster
+            .workflow
+            .store()
+            .all()
+            .await
+            .expect("orders")
+            .is_empty()
+    );
     assert_eq!(cluster.course(course).await["seats_available"], 1);
 }
 
@@ -184,7 +192,10 @@ async fn the_same_idempotency_key_and_body_replays_the_first_response() {
     assert_eq!(again.status, StatusCode::CREATED);
     assert_eq!(again.body, first.body);
     assert_eq!(again.headers["location"], first.headers["location"]);
-    assert_eq!(cluster.workflow.store().all().len(), 1);
+    assert_eq!(
+        cluster.workflow.store().all().await.expect("orders").len(),
+        1
+    );
     assert_eq!(cluster.course(course).await["seats_sold"], 1);
     let other_body = cluster
         .order(
@@ -218,7 +229,10 @@ async fn a_refusal_under_an_idempotency_key_is_replayed_too() {
         .order("stu2", json!({"course_id": course}), &key)
         .await
         .assert_problem(409, "sold_out");
-    assert_eq!(cluster.workflow.store().all().len(), 2);
+    assert_eq!(
+        cluster.workflow.store().all().await.expect("orders").len(),
+        2
+    );
 }
 
 #[tokio::test]
@@ -277,6 +291,8 @@ async fn a_failed_order_cannot_be_cancelled() {
         .workflow
         .store()
         .all()
+        .await
+        .expect("orders")
         .into_iter()
         .find(|o| o.student_id == "stu2")
         .expect("order");

@@ -286,14 +286,21 @@ impl TestCluster {
     /// the seat invariant on every course given. Returns the confirmed orders per course.
     pub async fn settle_and_check(&self, courses: &[Uuid]) -> Vec<usize> {
         let started = std::time::Instant::now();
-        while self.workflow.store().pending_count() > 0 {
+        while self
+            .workflow
+            .store()
+            .work_count()
+            .await
+            .expect("work count")
+            > 0
+        {
             assert!(
                 started.elapsed() < Duration::from_secs(30),
                 "orders still pending after 30 s"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let orders = self.workflow.store().all();
+        let orders = self.workflow.store().all().await.expect("orders");
         for order in &orders {
             let reservation = self.reservation_of(order).await;
             let status = reservation

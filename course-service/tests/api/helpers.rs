@@ -95,7 +95,7 @@ impl TestApp {
         config.reservation_ttl_secs = TTL_SECS;
         config.http_workers = Some(2);
         if on_postgres() {
-            config.database_url = Some(service_kit::postgres::test_schema_url().await);
+            config.database.database_url = Some(service_kit::postgres::test_schema_url().await);
         }
         adjust(&mut config);
         let app = Application::build(&config, app_clock).await.expect("build");

@@ -12,7 +12,15 @@ pub const SERVICE_NAME: &str = "order-service";
 /// durable state) brings the service back then.
 #[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub(crate) async fn live(workflow: web::Data<Workflow>) -> HttpResponse {
-    health_response(SERVICE_NAME, storage_check(&workflow))
+    let status = if workflow.store().live() {
+        "ok"
+    } else {
+        "failed"
+    };
+    health_response(
+        SERVICE_NAME,
+        BTreeMap::from([("storage".to_owned(), status.to_owned())]),
+    )
 }
 
 /// The original system's health path, an alias of `/health/live`.
@@ -21,16 +29,8 @@ pub(crate) async fn api_health(workflow: web::Data<Workflow>) -> HttpResponse {
     live(workflow).await
 }
 
-fn storage_check(workflow: &Workflow) -> BTreeMap<String, String> {
-    let status = if workflow.store().storage_healthy() {
-        "ok"
-    } else {
-        "failed"
-    };
-    BTreeMap::from([("storage".to_owned(), status.to_owned())])
-}
-
-/// Readiness (public): 503 while course-service is unreachable or the store failed.
+/// Readiness (public): 503 while course-service is unreachable or the store cannot answer (the
+/// embedded store failed a write; PostgreSQL does not answer a query).
 #[utoipa::path(get, path = "/health/ready", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub(crate) async fn ready(workflow: web::Data<Workflow>) -> HttpResponse {
     let course_service = if workflow.client().is_reachable().await {
@@ -38,7 +38,11 @@ pub(crate) async fn ready(workflow: web::Data<Workflow>) -> HttpResponse {
     } else {
         "unreachable"
     };
-    let mut checks = storage_check(&workflow);
+    let (check, ok) = workflow.store().ready().await;
+    let mut checks = BTreeMap::from([(
+        check.to_owned(),
+        if ok { "ok" } else { "failed" }.to_owned(),
+    )]);
     checks.insert("course_service".to_owned(), course_service.to_owned());
     health_response(SERVICE_NAME, checks)
 }

@@ -76,22 +76,26 @@ async fn idempotent(
     body: &CreateOrder,
     request_id: &RequestId,
 ) -> StoredReply {
-    match workflow
+    let claim = workflow
         .store()
         .claim_key(student, key, body, chrono::Utc::now())
-    {
+        .await;
+    let Ok(claim) = claim else {
+        return reply::error(&ApiError::Storage);
+    };
+    match claim {
         Claim::Fresh => {
             let answer = reply::placed(workflow.place(student, body, request_id.as_str()).await);
-            if answer.status == 503 {
-                workflow.store().forget_key(student, key);
+            let kept = if answer.status == 503 {
+                workflow.store().forget_key(student, key).await
             } else {
-                let recorded =
-                    workflow
-                        .store()
-                        .complete_key(student, key, answer.clone(), chrono::Utc::now());
-                if recorded.wait().await.is_err() {
-                    return reply::error(&ApiError::Storage);
-                }
+                workflow
+                    .store()
+                    .complete_key(student, key, answer.clone(), chrono::Utc::now())
+                    .await
+            };
+            if kept.is_err() && answer.status != 503 {
+                return reply::error(&ApiError::Storage);
             }
             answer
         }
@@ -117,6 +121,8 @@ pub(crate) async fn read(
     let order = workflow
         .store()
         .get_owned(*path, &who.sub)
+        .await
+        .map_err(|_| ApiError::Storage)?
         .ok_or(ApiError::OrderNotFound)?;
     Ok(HttpResponse::Ok().json(order))
 }
@@ -165,7 +171,11 @@ pub(crate) async fn list(
                 ApiError::Validation("cursor is not one this service issued".into())
             })?),
         };
-    let (items, more) = workflow.store().list(&who.sub, query.status, before, limit);
+    let (items, more) = workflow
+        .store()
+        .list(&who.sub, query.status, before, limit)
+        .await
+        .map_err(|_| ApiError::Storage)?;
     let next_cursor = more
         .then(|| items.last().map(|o| o.id.to_string()))
         .flatten();

@@ -18,7 +18,7 @@ fn setup(seats: u32) -> (Workflow, Arc<FakeCourseClient>) {
 fn setup_with_deadline(seats: u32, deadline: Duration) -> (Workflow, Arc<FakeCourseClient>) {
     let fake = Arc::new(FakeCourseClient::with_seats(seats));
     (
-        Workflow::new(OrderStore::new(), fake.clone(), deadline),
+        Workflow::new(Arc::new(OrderStore::new()), fake.clone(), deadline),
         fake,
     )
 }
@@ -142,16 +142,28 @@ async fn an_outcome_that_cannot_be_learned_stays_pending_until_the_reconciler_se
     let placed = workflow.place("s1", &body(), "r").await.expect("placed");
     assert_eq!(placed.settlement, Settlement::Unsettled);
     assert_eq!(placed.order.status, OrderStatus::Pending);
-    assert_eq!(workflow.store().unleased_pending(), vec![placed.order.id]);
+    assert_eq!(
+        workflow
+            .store()
+            .unleased_work(chrono::Utc::now())
+            .await
+            .expect("work"),
+        vec![placed.order.id]
+    );
     assert_eq!(
         fake.status_of(placed.order.reservation_id),
         Some(ReservationStatus::Held)
     );
     let visited = order_service::reconciler::run_once(&workflow).await;
     assert_eq!(visited, 1);
-    let order = workflow.store().get(placed.order.id).expect("order");
+    let order = workflow
+        .store()
+        .get(placed.order.id)
+        .await
+        .expect("store")
+        .expect("order");
     assert_eq!(order.status, OrderStatus::Confirmed);
-    assert_eq!(workflow.store().pending_count(), 0);
+    assert_eq!(workflow.store().work_count().await.expect("count"), 0);
     assert_eq!(
         fake.status_of(order.reservation_id),
         Some(ReservationStatus::Confirmed)
@@ -171,7 +183,12 @@ async fn a_saga_slower_than_the_deadline_answers_pending_and_settles_in_the_back
     );
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(
-        workflow.store().get(placed.order.id).map(|o| o.status),
+        workflow
+            .store()
+            .get(placed.order.id)
+            .await
+            .expect("store")
+            .map(|o| o.status),
         Some(OrderStatus::Confirmed)
     );
 }
@@ -216,7 +233,12 @@ async fn a_cancellation_course_service_could_not_take_is_finished_by_the_reconci
         Err(CancelError::Unavailable)
     );
     assert_eq!(
-        workflow.store().get(placed.order.id).map(|o| o.status),
+        workflow
+            .store()
+            .get(placed.order.id)
+            .await
+            .expect("store")
+            .map(|o| o.status),
         Some(OrderStatus::Confirmed)
     );
     assert_eq!(
@@ -224,19 +246,28 @@ async fn a_cancellation_course_service_could_not_take_is_finished_by_the_reconci
         Some(ReservationStatus::Confirmed)
     );
     assert!(
-        workflow.store().cancel_requested(placed.order.id),
+        workflow
+            .store()
+            .cancel_requested(placed.order.id)
+            .await
+            .expect("store"),
         "the request is remembered"
     );
     assert_eq!(order_service::reconciler::run_once(&workflow).await, 1);
     assert_eq!(
-        workflow.store().get(placed.order.id).map(|o| o.status),
+        workflow
+            .store()
+            .get(placed.order.id)
+            .await
+            .expect("store")
+            .map(|o| o.status),
         Some(OrderStatus::Cancelled)
     );
     assert_eq!(
         fake.status_of(placed.order.reservation_id),
         Some(ReservationStatus::Released)
     );
-    assert_eq!(workflow.store().pending_count(), 0);
+    assert_eq!(workflow.store().work_count().await.expect("count"), 0);
 }
 
 #[tokio::test]
