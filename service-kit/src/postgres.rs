@@ -107,6 +107,12 @@ pub fn redacted(url: &str) -> String {
         .unwrap_or_else(|| url.to_owned())
 }
 
+/// For tests: whether this run tests the PostgreSQL stores (`TEST_BACKEND=postgres`, with
+/// `TEST_DATABASE_URL`) rather than the embedded ones.
+pub fn testing_postgres() -> bool {
+    std::env::var("TEST_BACKEND").is_ok_and(|b| b == "postgres")
+}
+
 /// For tests: creates an empty schema in the database at `TEST_DATABASE_URL` and returns a URL
 /// whose connections use it, so every test has its own tables. Panics when the variable is not
 /// set: a run asked to test PostgreSQL must not pass by skipping.

@@ -108,6 +108,10 @@ impl TestCluster {
         let mut course_config = course_service::Config::local(Secret::new(SECRET));
         course_config.reservation_ttl_secs = options.reservation_ttl_secs;
         course_config.http_workers = Some(2);
+        if service_kit::postgres::testing_postgres() {
+            course_config.database.database_url =
+                Some(service_kit::postgres::test_schema_url().await);
+        }
         let courses = course_service::Application::build(&course_config, Arc::new(SystemClock))
             .await
             .expect("course-service");
@@ -127,6 +131,10 @@ impl TestCluster {
         order_config.order_deadline_ms = options.order_deadline_ms;
         order_config.reconcile_interval_ms = options.reconcile_interval_ms;
         order_config.http_workers = Some(2);
+        if service_kit::postgres::testing_postgres() {
+            order_config.database.database_url =
+                Some(service_kit::postgres::test_schema_url().await);
+        }
         let orders = order_service::Application::build(&order_config)
             .await
             .expect("order-service");

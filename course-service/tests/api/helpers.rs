@@ -94,7 +94,7 @@ impl TestApp {
         let mut config = Config::local(Secret::new(SECRET));
         config.reservation_ttl_secs = TTL_SECS;
         config.http_workers = Some(2);
-        if on_postgres() {
+        if service_kit::postgres::testing_postgres() {
             config.database.database_url = Some(service_kit::postgres::test_schema_url().await);
         }
         adjust(&mut config);
@@ -233,12 +233,6 @@ impl Reply {
 
 /// Asserts the seat invariant on a course body and returns (available, held, sold).
 #[track_caller]
-/// Whether this run tests the PostgreSQL store (`TEST_BACKEND=postgres`, with
-/// `TEST_DATABASE_URL`) rather than the embedded one.
-pub fn on_postgres() -> bool {
-    std::env::var("TEST_BACKEND").is_ok_and(|b| b == "postgres")
-}
-
 pub fn seats(course: &Value) -> (u64, u64, u64) {
     let get = |k: &str| {
         course[k]

@@ -222,15 +222,16 @@ impl OrderRepo for PgRepo {
 
     async fn request_cancel(&self, id: Uuid) -> Result<Option<(Order, bool)>, Unavailable> {
         let now = Utc::now();
-        let row = sqlx::query(concat!(
-            "WITH before AS (SELECT lease_until FROM orders WHERE id = $1 FOR UPDATE) \
-             UPDATE orders SET cancel_requested = true, \
-             lease_until = CASE WHEN lease_until IS NULL OR lease_until < $2 THEN $3 \
-                           ELSE lease_until END \
-             WHERE id = $1 AND status IN ('pending', 'confirmed') \
-             RETURNING (SELECT lease_until IS NULL OR lease_until < $2 FROM before) AS leased, ",
-            order_columns!()
-        ))
+        let row = sqlx::query(
+            "UPDATE orders o SET cancel_requested = true, \
+             lease_until = CASE WHEN b.lease_until IS NULL OR b.lease_until < $2 THEN $3 \
+                           ELSE b.lease_until END \
+             FROM (SELECT id, lease_until FROM orders WHERE id = $1 FOR UPDATE) b \
+             WHERE o.id = b.id AND o.status IN ('pending', 'confirmed') \
+             RETURNING (b.lease_until IS NULL OR b.lease_until < $2) AS leased, o.id, \
+             o.student_id, o.course_id, o.reservation_id, o.unit_price_cents, o.currency, \
+             o.status, o.failure_code, o.created_at, o.updated_at",
+        )
         .bind(id)
         .bind(now)
         .bind(now + LEASE)
