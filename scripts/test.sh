@@ -18,3 +18,6 @@ TEST_BACKEND=postgres cargo test -p course-service --test api
 # The end-to-end order, load and fault tests, both services on PostgreSQL (the other e2e tests run
 # service processes on the embedded store and were run above).
 TEST_BACKEND=postgres cargo test -p e2e-tests --test e2e -- orders:: load:: faults::
+# Two replicas of each service on one database: the flash sale, a replica killed mid-sale, and a
+# schema newer than the binary.
+cargo test -p e2e-tests --features postgres --test replicas

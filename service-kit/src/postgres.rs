@@ -63,12 +63,15 @@ pub struct PgSettings {
 }
 
 /// Connects as `application` and brings the schema up to date with `migrator`. A database that
-/// a newer release migrated further stops this one with a message saying so.
+/// a newer release migrated further stops this one with a message saying so. Each application
+/// records its migrations in a table of its own (`_course_service_migrations`, ...), so both
+/// services may share one database.
 pub async fn connect(
     settings: &PgSettings,
     application: &str,
-    migrator: &Migrator,
+    mut migrator: Migrator,
 ) -> anyhow::Result<PgPool> {
+    migrator.dangerous_set_table_name(format!("_{}_migrations", application.replace('-', "_")));
     let timeout_ms = settings.statement_timeout.as_millis().to_string();
     let options = PgConnectOptions::from_str(&settings.url)
         .map_err(|e| anyhow::anyhow!("DATABASE_URL is not a PostgreSQL URL: {e}"))?
@@ -86,7 +89,12 @@ pub async fn connect(
             )
         })?;
     let known = migrator.iter().map(|m| m.version).max().unwrap_or(0);
-    match migrator.run(&pool).await {
+    let migrated = migrate(&pool, &migrator).await;
+    if migrated.is_err() {
+        // Closing the connections also drops the migrator's lock, which a failed run keeps.
+        pool.close().await;
+    }
+    match migrated {
         Ok(()) => Ok(pool),
         Err(MigrateError::VersionMissing(version)) => Err(anyhow::anyhow!(
             "refusing to start: the database schema is at version {version}, newer than this \
@@ -94,6 +102,21 @@ pub async fn connect(
         )),
         Err(e) => Err(anyhow::anyhow!("cannot migrate the database: {e}")),
     }
+}
+
+/// Runs the migrations on one connection with a longer statement timeout: replicas starting
+/// together wait their turn on the migrator's lock, which can take longer than any request may.
+async fn migrate(pool: &PgPool, migrator: &Migrator) -> Result<(), MigrateError> {
+    let mut conn = pool.acquire().await?;
+    sqlx::query("SET statement_timeout = '60s'")
+        .execute(&mut *conn)
+        .await?;
+    let migrated = migrator.run(&mut *conn).await;
+    // Back to the pool's timeout before the connection serves requests.
+    sqlx::query("RESET statement_timeout")
+        .execute(&mut *conn)
+        .await?;
+    migrated
 }
 
 /// `url` without its password, for logs.

@@ -74,7 +74,7 @@ impl PgStore {
         hold_ttl: TimeDelta,
         max_holds_per_student: u32,
     ) -> anyhow::Result<Self> {
-        let pool = postgres::connect(settings, "course-service", &MIGRATOR).await?;
+        let pool = postgres::connect(settings, "course-service", migrator()).await?;
         Ok(PgStore {
             pool,
             clock,
@@ -173,9 +173,12 @@ enum Outcome<T> {
 }
 
 /// The schema, embedded from `course-service/migrations`.
-static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
+fn migrator() -> Migrator {
+    sqlx::migrate!("./migrations")
+}
 
 fn unavailable(e: sqlx::Error) -> StoreError {
+    tracing::error!(error = %e, "database call failed");
     StoreError::Unavailable(format!("database: {e}"))
 }
 

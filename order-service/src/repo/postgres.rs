@@ -19,11 +19,9 @@ use std::time::Duration;
 use uuid::Uuid;
 
 /// The schema, embedded from `order-service/migrations`.
-static MIGRATOR: Migrator = sqlx::migrate!("./migrations");
-
-/// How long a lease lasts: longer than any saga runs (its calls have timeouts and bounded
-/// retries), short enough that a stopped replica's orders are settled soon.
-const LEASE: TimeDelta = TimeDelta::seconds(60);
+fn migrator() -> Migrator {
+    sqlx::migrate!("./migrations")
+}
 
 /// How long a finished request's response is kept for replay under its key.
 const KEY_LIFETIME: TimeDelta = TimeDelta::hours(24);
@@ -43,8 +41,11 @@ macro_rules! order_columns {
 #[derive(Debug, Clone)]
 pub struct PgRepo {
     pool: PgPool,
-    /// A key marked running for longer than this belongs to a request that will never finish.
-    running_timeout: TimeDelta,
+    /// How long a lease lasts: twice the request deadline, so a stopped replica's orders are
+    /// taken over soon. A saga that outlives its lease may meet the reconciler on the same
+    /// order; both only make idempotent calls under the order's reservation id and settle it
+    /// conditionally on it still being pending, so the order still ends once.
+    lease: TimeDelta,
 }
 
 impl PgRepo {
@@ -53,16 +54,17 @@ impl PgRepo {
         settings: &PgSettings,
         request_deadline: Duration,
     ) -> anyhow::Result<Self> {
-        let pool = postgres::connect(settings, "order-service", &MIGRATOR).await?;
-        let deadline = TimeDelta::from_std(request_deadline).unwrap_or(TimeDelta::seconds(60));
+        let pool = postgres::connect(settings, "order-service", migrator()).await?;
+        let deadline = TimeDelta::from_std(request_deadline).unwrap_or(TimeDelta::seconds(30));
         Ok(PgRepo {
             pool,
-            running_timeout: deadline + TimeDelta::seconds(30),
+            lease: deadline * 2,
         })
     }
 }
 
 fn unavailable(e: sqlx::Error) -> Unavailable {
+    tracing::error!(error = %e, "database call failed");
     Unavailable(format!("database: {e}"))
 }
 
@@ -127,7 +129,7 @@ impl OrderRepo for PgRepo {
         .bind(student)
         .bind(body.course_id)
         .bind(Uuid::now_v7())
-        .bind(now + LEASE)
+        .bind(now + self.lease)
         .bind(now)
         .fetch_optional(&self.pool)
         .await
@@ -234,7 +236,7 @@ impl OrderRepo for PgRepo {
         )
         .bind(id)
         .bind(now)
-        .bind(now + LEASE)
+        .bind(now + self.lease)
         .fetch_optional(&self.pool)
         .await
         .map_err(unavailable)?;
@@ -298,7 +300,7 @@ impl OrderRepo for PgRepo {
         )
         .bind(id)
         .bind(now)
-        .bind(now + LEASE)
+        .bind(now + self.lease)
         .execute(&self.pool)
         .await
         .map_err(unavailable)?;
@@ -351,7 +353,8 @@ impl OrderRepo for PgRepo {
         now: DateTime<Utc>,
     ) -> Result<Claim, Unavailable> {
         let body_json = serde_json::to_value(body).map_err(|e| Unavailable(e.to_string()))?;
-        // First use, or a takeover of a key whose request died with its replica.
+        // First use, or a takeover of a key whose request died with its replica (a request runs
+        // for the deadline at most, half a lease).
         let claimed = sqlx::query(
             "INSERT INTO idempotency_keys (student_id, key, body, started_at) \
              VALUES ($1, $2, $3, $4) \
@@ -364,7 +367,7 @@ impl OrderRepo for PgRepo {
         .bind(key)
         .bind(&body_json)
         .bind(now)
-        .bind(now - self.running_timeout)
+        .bind(now - self.lease)
         .fetch_optional(&self.pool)
         .await
         .map_err(unavailable)?;
@@ -435,7 +438,7 @@ impl OrderRepo for PgRepo {
              OR (completed_at IS NULL AND started_at < $2)",
         )
         .bind(now - KEY_LIFETIME)
-        .bind(now - self.running_timeout)
+        .bind(now - self.lease)
         .execute(&self.pool)
         .await
         .map_err(unavailable)?;

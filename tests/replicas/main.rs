@@ -1,0 +1,400 @@
+//! Several replicas of each service on one PostgreSQL database, as service processes: the seats
+//! stay exact when orders arrive through different replicas at once, and a replica killed in the
+//! middle of a sale loses nothing it acknowledged.
+//!
+//! Needs `TEST_DATABASE_URL` (built only with `--features postgres`; `scripts/test.sh` runs it).
+
+use course_service::{clock::SystemClock, store::SeatStore, store::postgres::PgStore};
+use e2e_tests::procs::{ServiceProcess, create_course};
+use futures::{StreamExt, stream};
+use reqwest::StatusCode;
+use serde_json::{Value, json};
+use service_kit::{
+    TokenKeys,
+    postgres::{PgSettings, test_schema_url},
+};
+use shared_types::Role;
+use sqlx::Row;
+use std::{
+    collections::HashMap,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+use uuid::Uuid;
+
+const SECRET: &str = "replicas-test-secret-0123456789abcdefghijklmnop";
+
+/// Two course-service and two order-service processes sharing one database (one schema: the
+/// services' tables and migration records do not collide). Order-service `i` calls
+/// course-service `i`.
+struct Replicas {
+    /// Every process's output, for the failure messages.
+    logs: tempfile::TempDir,
+    database: String,
+    courses: Vec<ServiceProcess>,
+    orders: Vec<ServiceProcess>,
+    keys: TokenKeys,
+}
+
+impl Replicas {
+    async fn start(order_deadline_ms: u64) -> Replicas {
+        let database = test_schema_url().await;
+        let logs = tempfile::tempdir().expect("log dir");
+        let log = logs.path().join("services.log");
+        let common = |extra: Vec<(&'static str, String)>| {
+            let mut env = vec![
+                ("AUTH_JWT_SECRET", SECRET.to_owned()),
+                ("DATABASE_URL", database.clone()),
+                ("RATE_LIMIT_RPS", "0".to_owned()),
+                ("HTTP_WORKERS", "2".to_owned()),
+                // Four processes per test, tests in parallel: stay well inside the server's
+                // max_connections.
+                ("DATABASE_MAX_CONNECTIONS", "6".to_owned()),
+                ("RUST_LOG", "warn".to_owned()),
+            ];
+            env.extend(extra);
+            env
+        };
+        let courses: Vec<ServiceProcess> = (0..2)
+            .map(|_| ServiceProcess::start_logging("course-service", &common(vec![]), &log))
+            .collect();
+        let orders = courses
+            .iter()
+            .map(|course| {
+                ServiceProcess::start_logging(
+                    "order-service",
+                    &common(vec![
+                        ("COURSE_SERVICE_URL", course.base()),
+                        ("ORDER_DEADLINE_MS", order_deadline_ms.to_string()),
+                        ("RECONCILE_INTERVAL_MS", "200".to_owned()),
+                    ]),
+                    &log,
+                )
+            })
+            .collect();
+        Replicas {
+            logs,
+            database,
+            courses,
+            orders,
+            keys: TokenKeys::from_secret(SECRET).expect("keys"),
+        }
+    }
+
+    /// The services' warnings and errors so far.
+    fn log(&self) -> String {
+        std::fs::read_to_string(self.logs.path().join("services.log")).unwrap_or_default()
+    }
+
+    fn order_bases(&self) -> Vec<String> {
+        self.orders.iter().map(ServiceProcess::base).collect()
+    }
+
+    async fn pool(&self) -> sqlx::PgPool {
+        sqlx::postgres::PgPoolOptions::new()
+            .max_connections(2)
+            .connect(&self.database)
+            .await
+            .expect("pool")
+    }
+
+    /// Waits (bounded) until no order has work left, on any replica.
+    async fn settled(&self) {
+        let pool = self.pool().await;
+        let started = Instant::now();
+        loop {
+            let open: i64 = sqlx::query(
+                "SELECT count(*) AS n FROM orders \
+                 WHERE status = 'pending' OR (cancel_requested AND status = 'confirmed')",
+            )
+            .fetch_one(&pool)
+            .await
+            .expect("count")
+            .get("n");
+            if open == 0 {
+                return;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(60),
+                "{open} orders still open after 60 s"
+            );
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    /// Checks the seats against the orders: every confirmed order has a sold seat and every sold
+    /// seat a confirmed order, no student has two, counters agree with the reservations, and
+    /// no seat is held. Returns the number of seats sold.
+    async fn check(&self, course: &str) -> i64 {
+        let pool = self.pool().await;
+        let row = sqlx::query(
+            "SELECT seats_total, seats_held, seats_sold FROM courses WHERE id = $1::uuid",
+        )
+        .bind(course)
+        .fetch_one(&pool)
+        .await
+        .expect("course");
+        let (total, held, sold): (i32, i32, i32) = (
+            row.get("seats_total"),
+            row.get("seats_held"),
+            row.get("seats_sold"),
+        );
+        assert_eq!(held, 0, "no seat is left held");
+        assert!(sold <= total);
+        let confirmed: i64 = sqlx::query(
+            "SELECT count(*) AS n FROM orders WHERE course_id = $1::uuid AND status = 'confirmed'",
+        )
+        .bind(course)
+        .fetch_one(&pool)
+        .await
+        .expect("orders")
+        .get("n");
+        assert_eq!(confirmed, i64::from(sold), "confirmed orders == sold seats");
+        let mismatched: i64 = sqlx::query(
+            "SELECT count(*) AS n FROM \
+             (SELECT reservation_id AS id FROM orders \
+              WHERE course_id = $1::uuid AND status = 'confirmed') o \
+             FULL JOIN (SELECT id FROM reservations \
+              WHERE course_id = $1::uuid AND status = 'confirmed') r ON r.id = o.id \
+             WHERE o.id IS NULL OR r.id IS NULL",
+        )
+        .bind(course)
+        .fetch_one(&pool)
+        .await
+        .expect("join")
+        .get("n");
+        assert_eq!(
+            mismatched, 0,
+            "each confirmed order is exactly one sold seat"
+        );
+        let store = PgStore::connect(
+            &PgSettings {
+                url: self.database.clone(),
+                max_connections: 2,
+                statement_timeout: Duration::from_secs(10),
+                acquire_timeout: Duration::from_secs(10),
+            },
+            Arc::new(SystemClock),
+            chrono::TimeDelta::seconds(300),
+            5,
+        )
+        .await
+        .expect("store");
+        store.check_invariants().await.expect("seat invariants");
+        i64::from(sold)
+    }
+}
+
+/// One student's purchase through order-service replica `via`, with an idempotency key; when the
+/// replica cannot be reached, the same request goes to the other one (as a load balancer
+/// would), repeating while the first attempt is still in progress or its replica's lease runs.
+async fn buy(
+    (orders, keys): (&[String], &TokenKeys),
+    client: &reqwest::Client,
+    student: &str,
+    course: &str,
+    via: usize,
+) -> (StatusCode, String, Option<String>) {
+    let token = keys.mint(student, Role::Student, 600);
+    let key = format!("buy-{student}");
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut target = via;
+    loop {
+        assert!(Instant::now() < deadline, "{student} got no answer in 60 s");
+        let sent = client
+            .post(format!("{}/api/orders", orders[target]))
+            .bearer_auth(&token)
+            .header("idempotency-key", &key)
+            .json(&json!({"course_id": course}))
+            .send()
+            .await;
+        let response = match sent {
+            Ok(response) => response,
+            Err(_) => {
+                target = 1 - target;
+                tokio::time::sleep(Duration::from_millis(100)).await;
+                continue;
+            }
+        };
+        let status = response.status();
+        let body: Value = response.json().await.unwrap_or(Value::Null);
+        let code = body["code"].as_str().unwrap_or_default().to_owned();
+        if status == StatusCode::CONFLICT && code == "request_in_progress" {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            continue;
+        }
+        return (status, code, body["id"].as_str().map(str::to_owned));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flash_sale_through_two_replicas_of_each_service_sells_exactly_the_seats() {
+    let replicas = Replicas::start(8000).await;
+    let course = create_course(&replicas.courses[0].base(), &replicas.keys, 100, 900).await;
+    let client = reqwest::Client::new();
+    let bases = replicas.order_bases();
+    let outcomes: Vec<(StatusCode, String, Option<String>)> = stream::iter(0..1000)
+        .map(|i| {
+            let (to, client, course) = ((&bases[..], &replicas.keys), &client, &course);
+            async move { buy(to, client, &format!("fan-{i}"), course, i % 2).await }
+        })
+        .buffer_unordered(100)
+        .collect()
+        .await;
+    let mut counts: HashMap<(StatusCode, String), usize> = HashMap::new();
+    for (status, code, _) in &outcomes {
+        *counts.entry((*status, code.clone())).or_default() += 1;
+    }
+    assert_eq!(
+        counts.get(&(StatusCode::CREATED, String::new())),
+        Some(&100),
+        "{counts:?}\n{}",
+        replicas.log()
+    );
+    assert_eq!(
+        counts.get(&(StatusCode::CONFLICT, "sold_out".to_owned())),
+        Some(&900),
+        "{counts:?}\n{}",
+        replicas.log()
+    );
+    replicas.settled().await;
+    assert_eq!(replicas.check(&course).await, 100);
+    // Both course-service replicas read the same seats.
+    for course_service in &replicas.courses {
+        let seen: Value = client
+            .get(format!("{}/api/courses/{course}", course_service.base()))
+            .send()
+            .await
+            .expect("read")
+            .json()
+            .await
+            .expect("json");
+        assert_eq!(
+            (
+                seen["seats_sold"].as_u64(),
+                seen["seats_available"].as_u64()
+            ),
+            (Some(100), Some(0))
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replica_killed_mid_sale_loses_nothing_it_acknowledged() {
+    // A short deadline makes the killed replica's leases lapse quickly.
+    let mut replicas = Replicas::start(1500).await;
+    let course = create_course(&replicas.courses[0].base(), &replicas.keys, 150, 900).await;
+    let client = reqwest::Client::new();
+    let (bases, keys) = (
+        replicas.order_bases(),
+        TokenKeys::from_secret(SECRET).expect("keys"),
+    );
+    let buyers = stream::iter(0..400)
+        .map(|i| {
+            let (to, client, course) = ((&bases[..], &keys), &client, &course);
+            async move {
+                (
+                    i,
+                    buy(to, client, &format!("crowd-{i}"), course, i % 2).await,
+                )
+            }
+        })
+        .buffer_unordered(40);
+    futures::pin_mut!(buyers);
+    let mut outcomes = Vec::new();
+    while let Some(outcome) = buyers.next().await {
+        outcomes.push(outcome);
+        if outcomes.len() == 120 {
+            // Mid-sale: replica 1 of order-service dies with requests and sagas in flight.
+            replicas.orders[1].kill9();
+        }
+    }
+    replicas.settled().await;
+    let sold = replicas.check(&course).await;
+
+    // Every acknowledged purchase is a confirmed order with its seat.
+    let pool = replicas.pool().await;
+    let mut acknowledged = 0;
+    for (i, (status, code, id)) in &outcomes {
+        match (*status, code.as_str()) {
+            (StatusCode::CREATED, _) => {
+                acknowledged += 1;
+                let id: Uuid = id.as_deref().expect("order id").parse().expect("uuid");
+                let stored: String = sqlx::query("SELECT status FROM orders WHERE id = $1")
+                    .bind(id)
+                    .fetch_one(&pool)
+                    .await
+                    .expect("acknowledged order stored")
+                    .get("status");
+                assert_eq!(stored, "confirmed", "crowd-{i}'s acknowledged order");
+            }
+            // Its first attempt died with the replica and was settled by the other one: the
+            // student holds the seat the first attempt bought, or none.
+            (StatusCode::CONFLICT, "sold_out" | "already_enrolled") => {}
+            (StatusCode::ACCEPTED, _) => {}
+            other => panic!("crowd-{i}: unexpected answer {other:?}"),
+        }
+    }
+    assert!(acknowledged > 0);
+    assert!(
+        sold >= acknowledged,
+        "{sold} sold, {acknowledged} acknowledged"
+    );
+    assert_eq!(sold, 150, "every seat ends sold: 400 buyers for 150 seats");
+    let students_with_two: i64 = sqlx::query(
+        "SELECT count(*) AS n FROM (SELECT student_id FROM orders WHERE status = 'confirmed' \
+         GROUP BY student_id HAVING count(*) > 1) t",
+    )
+    .fetch_one(&pool)
+    .await
+    .expect("count")
+    .get("n");
+    assert_eq!(students_with_two, 0);
+}
+
+#[tokio::test]
+async fn a_database_migrated_by_a_newer_release_stops_this_one() {
+    let database = test_schema_url().await;
+    let settings = PgSettings {
+        url: database.clone(),
+        max_connections: 2,
+        statement_timeout: Duration::from_secs(10),
+        acquire_timeout: Duration::from_secs(10),
+    };
+    let connect = || {
+        PgStore::connect(
+            &settings,
+            Arc::new(SystemClock),
+            chrono::TimeDelta::seconds(300),
+            5,
+        )
+    };
+    connect().await.expect("first start migrates");
+    let pool = sqlx::PgPool::connect(&database).await.expect("pool");
+    sqlx::query(
+        "INSERT INTO _course_service_migrations \
+         (version, description, success, checksum, execution_time) \
+         VALUES (99990101000000, 'from the future', true, '\\x00', 0)",
+    )
+    .execute(&pool)
+    .await
+    .expect("record a newer migration");
+    let refused = connect().await.expect_err("a newer schema is refused");
+    let message = format!("{refused:#}");
+    assert!(
+        message.contains("newer than this course-service knows"),
+        "{message}"
+    );
+    let (code, output) = e2e_tests::procs::run_to_exit(
+        "course-service",
+        &[
+            ("AUTH_JWT_SECRET", SECRET.to_owned()),
+            ("DATABASE_URL", database.clone()),
+        ],
+    );
+    assert_ne!(code, Some(0));
+    assert!(
+        output.contains("newer than this course-service knows"),
+        "{output}"
+    );
+}
