@@ -13,7 +13,7 @@ use std::{str::FromStr, time::Duration};
 #[derive(Debug, Clone, clap::Args)]
 pub struct DatabaseArgs {
     /// PostgreSQL to keep the state in, e.g. `postgres://user:pass@host/db`; overrides STORAGE.
-    /// Any number of replicas may share one database.
+    /// Any number of replicas may share one database. Unset or empty: the embedded store.
     #[arg(long, env = "DATABASE_URL", hide_env_values = true)]
     pub database_url: Option<String>,
     /// Most connections this process opens to PostgreSQL.
@@ -40,10 +40,12 @@ impl Default for DatabaseArgs {
 }
 
 impl DatabaseArgs {
-    /// The connection settings, when DATABASE_URL is set.
+    /// The connection settings, when DATABASE_URL is set and not empty (compose passes an unset
+    /// variable through as empty).
     pub fn settings(&self) -> Option<PgSettings> {
-        self.database_url.as_ref().map(|url| PgSettings {
-            url: url.clone(),
+        let url = self.database_url.as_deref().map(str::trim);
+        url.filter(|url| !url.is_empty()).map(|url| PgSettings {
+            url: url.to_owned(),
             max_connections: self.database_max_connections,
             statement_timeout: Duration::from_millis(self.database_statement_timeout_ms),
             acquire_timeout: Duration::from_millis(self.database_acquire_timeout_ms),
@@ -167,5 +169,21 @@ mod tests {
         );
         assert_eq!(redacted("postgres://db/seats"), "postgres://db/seats");
         assert_eq!(redacted("not a url"), "not a url");
+    }
+
+    #[test]
+    fn an_empty_database_url_means_the_embedded_store() {
+        let with = |url: Option<&str>| DatabaseArgs {
+            database_url: url.map(str::to_owned),
+            ..DatabaseArgs::default()
+        };
+        assert!(with(None).settings().is_none());
+        assert!(with(Some("")).settings().is_none());
+        assert!(with(Some("  ")).settings().is_none());
+        let settings = with(Some("postgres://db/seats"))
+            .settings()
+            .expect("settings");
+        assert_eq!(settings.url, "postgres://db/seats");
+        assert_eq!(settings.max_connections, 16);
     }
 }

@@ -1,8 +1,9 @@
 //! The container files, checked against the code without a Docker engine: docker-compose.yml
 //! runs both binaries with settings each binary declares, on their default ports, with health
 //! checks through the `healthcheck` subcommand, order-service waiting for a healthy
-//! course-service, data on volumes and the secret from `.env`; the Dockerfile builds with the
-//! same command as CI and runs as a non-root user on a slim base.
+//! course-service, data on volumes and the secret from `.env`, PostgreSQL as an optional profile
+//! both services can be pointed at; the Dockerfile builds with the same command as CI and runs as
+//! a non-root user on a slim base.
 
 use clap::Args;
 use std::{collections::BTreeMap, path::PathBuf};
@@ -94,7 +95,7 @@ fn compose_runs_each_binary_with_settings_it_declares_on_its_default_port() {
     let doc = compose();
     let services = doc["services"].as_mapping().expect("services");
     let names: Vec<&str> = services.keys().map(|k| text(k, "service name")).collect();
-    assert_eq!(names, ["course-service", "order-service"]);
+    assert_eq!(names, ["course-service", "order-service", "postgres"]);
 
     for (name, declared) in [
         ("course-service", course_env()),
@@ -118,8 +119,9 @@ fn compose_runs_each_binary_with_settings_it_declares_on_its_default_port() {
                     var, key,
                     "{name}: {key} is interpolated from another variable"
                 );
+                // An empty fallback stands for "unset" where the binary has no default.
                 assert_eq!(
-                    Some(fallback),
+                    Some(fallback).filter(|f| !f.is_empty()),
                     default.as_deref(),
                     "{name}: compose's fallback for {key} differs from the binary's default"
                 );
@@ -216,6 +218,77 @@ fn order_service_waits_for_a_healthy_course_service_and_calls_it_by_name() {
     assert_eq!(
         order_env()["COURSE_SERVICE_URL"].as_deref(),
         Some(format!("http://127.0.0.1:{course_port}").as_str())
+    );
+}
+
+#[test]
+fn postgres_is_an_optional_profile_both_services_can_share() {
+    let doc = compose();
+    let postgres = &doc["services"]["postgres"];
+    let profiles: Vec<&str> = postgres["profiles"]
+        .as_sequence()
+        .expect("profiles")
+        .iter()
+        .map(|p| text(p, "profile"))
+        .collect();
+    assert_eq!(
+        profiles,
+        ["postgres"],
+        "PostgreSQL starts only when asked for"
+    );
+    let healthcheck: Vec<&str> = postgres["healthcheck"]["test"]
+        .as_sequence()
+        .expect("healthcheck")
+        .iter()
+        .map(|p| text(p, "healthcheck"))
+        .collect();
+    assert!(healthcheck.contains(&"pg_isready"), "{healthcheck:?}");
+    assert!(
+        postgres.get("ports").is_none(),
+        "the database is not published on the host"
+    );
+    let env = environment(postgres);
+    let (user, database) = (&env["POSTGRES_USER"], &env["POSTGRES_DB"]);
+    let (_, password) = interpolation(&env["POSTGRES_PASSWORD"]).expect("a password default");
+
+    for name in ["course-service", "order-service"] {
+        let service = &doc["services"][name];
+        let dependency = &service["depends_on"]["postgres"];
+        assert_eq!(
+            dependency["condition"].as_str(),
+            Some("service_healthy"),
+            "{name} waits for PostgreSQL when it runs"
+        );
+        assert_eq!(
+            dependency["required"].as_bool(),
+            Some(false),
+            "{name} also starts without the profile"
+        );
+        assert_eq!(
+            environment(service)["DATABASE_URL"],
+            "${DATABASE_URL:-}",
+            "{name}: unset means the embedded store"
+        );
+    }
+
+    // .env.example shows how to turn it on, with a URL that reaches the profile's server.
+    let example = repo_file(".env.example");
+    let commented = |key: &str| {
+        example
+            .lines()
+            .find_map(|l| {
+                l.trim()
+                    .strip_prefix('#')?
+                    .strip_prefix(key)?
+                    .strip_prefix('=')
+            })
+            .unwrap_or_else(|| panic!(".env.example shows {key}"))
+            .to_owned()
+    };
+    assert_eq!(commented("COMPOSE_PROFILES"), "postgres");
+    assert_eq!(
+        commented("DATABASE_URL"),
+        format!("postgres://{user}:{password}@postgres:5432/{database}")
     );
 }
 
