@@ -50,10 +50,10 @@ impl Budget {
     }
 }
 
-/// Starts `limits.connections` workers on `addr`; each calls `work` with its connection and the
+/// Starts `limits.connections` workers, their connections spread over `addrs` in turn; each calls `work` with its connection and the
 /// shared budget, and returns its statistics. Returns the merged statistics and the wall time.
 pub async fn run<W, F>(
-    addr: SocketAddr,
+    addrs: &[SocketAddr],
     limits: Limits,
     work: W,
 ) -> anyhow::Result<(Stats, Duration)>
@@ -62,8 +62,8 @@ where
     F: Future<Output = Stats> + Send + 'static,
 {
     let mut conns = Vec::with_capacity(limits.connections);
-    for _ in 0..limits.connections {
-        conns.push(Conn::open(addr).await?);
+    for addr in addrs.iter().cycle().take(limits.connections) {
+        conns.push(Conn::open(*addr).await?);
     }
     let started = Instant::now();
     let budget = Arc::new(Budget {

@@ -1,6 +1,8 @@
 //! What the load goes to: services already running (by URL), or the release binaries started here
 //! as child processes on free loopback ports (the default), so their CPU and memory can be
-//! measured apart from the generator's own.
+//! measured apart from the generator's own. Started here, the services keep their state in memory,
+//! in a fresh embedded store, or in a fresh schema of a PostgreSQL database, where several
+//! replicas of each may share it.
 
 use crate::client::{Conn, bearer};
 use anyhow::{Context, bail};
@@ -35,10 +37,23 @@ pub struct TargetArgs {
     /// system's temp dir, removed afterwards) or `memory`.
     #[arg(long, default_value = "embedded")]
     pub storage: String,
+    /// PostgreSQL for services started here to keep their state in (overrides --storage), e.g.
+    /// `postgres://postgres@127.0.0.1:5432/postgres`. Each run gets a fresh schema in it; the
+    /// previous run's schema is dropped.
+    #[arg(long)]
+    pub database_url: Option<String>,
+    /// Replicas of each service to start here and spread the connections over (more than one
+    /// needs --database-url, which they share). Order-service replica i calls course-service
+    /// replica i.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u16).range(1..=8))]
+    pub replicas: u16,
     /// Extra environment for services started here, e.g. `--service-env RUST_LOG=info`.
     #[arg(long = "service-env", value_parser = parse_env)]
     pub service_env: Vec<(String, String)>,
 }
+
+/// Schemas this generator creates start with this, so the next run can drop them.
+const SCHEMA_PREFIX: &str = "loadgen";
 
 fn parse_env(s: &str) -> Result<(String, String), String> {
     s.split_once('=')
@@ -49,8 +64,14 @@ fn parse_env(s: &str) -> Result<(String, String), String> {
 /// The services under load.
 #[derive(Debug)]
 pub struct Target {
+    /// The first course-service replica, for setup and checks.
     pub course: SocketAddr,
+    /// The first order-service replica, when order-service runs.
     pub order: Option<SocketAddr>,
+    /// Every course-service replica, to spread load over.
+    pub courses: Vec<SocketAddr>,
+    /// Every order-service replica, to spread load over.
+    pub orders: Vec<SocketAddr>,
     pub keys: TokenKeys,
     /// (name, pid) of each service whose usage is reported.
     pub processes: Vec<(String, u32)>,
@@ -71,47 +92,71 @@ impl Target {
             (None, Some(_)) => bail!("--secret (or AUTH_JWT_SECRET) is required with --course-url"),
         };
         let keys = TokenKeys::from_secret(&secret)?;
+        let started_here = args.course_url.is_none() && args.order_url.is_none();
+        if args.replicas > 1 && (args.database_url.is_none() || !started_here) {
+            bail!("--replicas needs --database-url (and services started here)");
+        }
         let mut target = Target {
             course: addr("127.0.0.1:1")?,
             order: None,
+            courses: vec![],
+            orders: vec![],
             keys,
             processes: vec![],
             children: vec![],
             data_dir: None,
         };
         let mut env = vec![("STORAGE".to_owned(), args.storage.clone())];
-        if args.storage != "memory" {
+        if let Some(database) = &args.database_url {
+            if started_here {
+                env.push(("DATABASE_URL".to_owned(), fresh_database(database).await?));
+            }
+        } else if args.storage != "memory" {
             let dir =
                 std::env::temp_dir().join(format!("loadgen-{}", uuid::Uuid::new_v4().simple()));
             env.push(("DATA_DIR".to_owned(), dir.display().to_string()));
             target.data_dir = Some(dir);
         }
         env.extend(args.service_env.iter().cloned());
-        target.course = match &args.course_url {
+        match &args.course_url {
             Some(url) => {
                 if let Some(pid) = args.course_pid {
                     target.processes.push(("course-service".into(), pid));
                 }
-                addr(url)?
+                target.courses.push(addr(url)?);
             }
-            None => target.spawn("course-service", &secret, &env, &[]).await?,
-        };
+            None => {
+                for replica in 1..=args.replicas {
+                    let name = replica_name("course-service", replica, args.replicas);
+                    let address = target
+                        .spawn("course-service", &name, &secret, &env, &[])
+                        .await?;
+                    target.courses.push(address);
+                }
+            }
+        }
+        target.course = target.courses[0];
         if with_orders {
-            let course_url = format!("http://{}", target.course);
-            target.order = Some(match &args.order_url {
+            match &args.order_url {
                 Some(url) => {
                     if let Some(pid) = args.order_pid {
                         target.processes.push(("order-service".into(), pid));
                     }
-                    addr(url)?
+                    target.orders.push(addr(url)?);
                 }
                 None => {
-                    let course = [("COURSE_SERVICE_URL".to_owned(), course_url)];
-                    target
-                        .spawn("order-service", &secret, &env, &course)
-                        .await?
+                    for (replica, course) in (1..=args.replicas).zip(target.courses.clone()) {
+                        let name = replica_name("order-service", replica, args.replicas);
+                        let course =
+                            [("COURSE_SERVICE_URL".to_owned(), format!("http://{course}"))];
+                        let address = target
+                            .spawn("order-service", &name, &secret, &env, &course)
+                            .await?;
+                        target.orders.push(address);
+                    }
                 }
-            });
+            }
+            target.order = target.orders.first().copied();
         }
         Ok(target)
     }
@@ -128,12 +173,13 @@ impl Target {
 
     async fn spawn(
         &mut self,
+        binary: &str,
         name: &str,
         secret: &str,
         extra: &[(String, String)],
         more: &[(String, String)],
     ) -> anyhow::Result<SocketAddr> {
-        let binary = sibling_binary(name)?;
+        let binary = sibling_binary(binary)?;
         let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let mut command = Command::new(&binary);
         command
@@ -167,6 +213,39 @@ impl Drop for Target {
             let _ = std::fs::remove_dir_all(dir);
         }
     }
+}
+
+/// `course-service`, or `course-service-2` when there are replicas.
+fn replica_name(binary: &str, replica: u16, replicas: u16) -> String {
+    if replicas == 1 {
+        binary.to_owned()
+    } else {
+        format!("{binary}-{replica}")
+    }
+}
+
+/// Drops the schemas earlier runs left in the database at `base` and creates a fresh one; returns
+/// the URL that uses it.
+async fn fresh_database(base: &str) -> anyhow::Result<String> {
+    let pool = sqlx::PgPool::connect(base).await.with_context(|| {
+        format!(
+            "cannot connect to {}",
+            service_kit::postgres::redacted(base)
+        )
+    })?;
+    let old: Vec<String> = sqlx::query_scalar(
+        "SELECT nspname::text FROM pg_namespace WHERE nspname LIKE $1 || '\\_%'",
+    )
+    .bind(SCHEMA_PREFIX)
+    .fetch_all(&pool)
+    .await?;
+    for schema in old {
+        sqlx::query(sqlx::AssertSqlSafe(format!("DROP SCHEMA {schema} CASCADE")))
+            .execute(&pool)
+            .await?;
+    }
+    pool.close().await;
+    service_kit::postgres::fresh_schema(base, SCHEMA_PREFIX).await
 }
 
 fn sibling_binary(name: &str) -> anyhow::Result<PathBuf> {

@@ -144,17 +144,28 @@ pub fn testing_postgres() -> bool {
 pub async fn test_schema_url() -> String {
     let base = std::env::var("TEST_DATABASE_URL")
         .expect("TEST_DATABASE_URL must point at a PostgreSQL database to test against");
-    let schema = format!("t_{}", uuid::Uuid::new_v4().simple());
-    let pool = PgPool::connect(&base)
+    fresh_schema(&base, "t")
         .await
-        .unwrap_or_else(|e| panic!("cannot connect to TEST_DATABASE_URL: {e}"));
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
+        .unwrap_or_else(|e| panic!("TEST_DATABASE_URL: {e:#}"))
+}
+
+/// Creates an empty schema `{prefix}_<random>` in the database at `base` and returns a URL whose
+/// connections use it (through `search_path`), for tests and benchmarks that need their own
+/// tables.
+pub async fn fresh_schema(base: &str, prefix: &str) -> anyhow::Result<String> {
+    let schema = format!("{prefix}_{}", uuid::Uuid::new_v4().simple());
+    let pool = PgPool::connect(base)
+        .await
+        .map_err(|e| anyhow::anyhow!("cannot connect to {}: {e}", redacted(base)))?;
+    let created = sqlx::query(sqlx::AssertSqlSafe(format!("CREATE SCHEMA {schema}")))
         .execute(&pool)
-        .await
-        .expect("create a test schema");
+        .await;
     pool.close().await;
+    created.map_err(|e| anyhow::anyhow!("cannot create schema {schema}: {e}"))?;
     let separator = if base.contains('?') { '&' } else { '?' };
-    format!("{base}{separator}options=-c%20search_path%3D{schema}")
+    Ok(format!(
+        "{base}{separator}options=-c%20search_path%3D{schema}"
+    ))
 }
 
 #[cfg(test)]

@@ -8,13 +8,17 @@
 //! [`Reservation`] state machine, on a row locked `FOR UPDATE`, and written back with
 //! `UPDATE ... WHERE status = <the status it was read in>`.
 //!
-//! Every transaction is short and touches rows in one order (reservations, then courses by id,
-//! then student counters by id), so replicas cannot deadlock one another; no lock is ever held
-//! across an HTTP call. The expiry sweep takes due holds in batches with `FOR UPDATE SKIP
+//! Holds and transitions of one course are group-committed ([`batch`]): the changes waiting for a
+//! course run in one transaction, each in its own savepoint, so the course row is locked and the
+//! commit synced once per batch rather than once per seat. Transactions are short and no lock is
+//! ever held across an HTTP call; one that loses a race (a deadlock, an insert of the same id) is
+//! run again. The expiry sweep takes due holds in batches with `FOR UPDATE SKIP
 //! LOCKED`, so any number of replicas may sweep at once without waiting on each other.
 //!
 //! Times are kept to the microsecond, as PostgreSQL stores them, so an answer read back from the
 //! database equals the one given when the change was made.
+
+mod batch;
 
 use super::{SeatStore, StoreError};
 use crate::{
@@ -48,6 +52,7 @@ pub struct PgStore {
     hold_ttl: TimeDelta,
     max_holds_per_student: u32,
     transitions: TransitionCounters,
+    batches: Arc<batch::Batcher>,
 }
 
 /// The columns of `courses` that [`course_from`] reads (a macro, so queries stay literals).
@@ -76,6 +81,7 @@ impl PgStore {
     ) -> anyhow::Result<Self> {
         let pool = postgres::connect(settings, "course-service", migrator()).await?;
         Ok(PgStore {
+            batches: batch::Batcher::new(pool.clone()),
             pool,
             clock,
             hold_ttl,
@@ -128,41 +134,223 @@ impl PgStore {
         };
     }
 
+    /// Runs `attempt` in the next batch of `course`'s changes (or on its own, when it lost a race
+    /// inside the batch).
+    async fn batched<T: Send + 'static>(
+        &self,
+        course: CourseId,
+        attempt: batch::Attempt<T>,
+    ) -> Result<T, StoreError> {
+        match self.batches.run(course, attempt).await {
+            batch::Answer::Done(answer) => answer,
+            batch::Answer::Alone(attempt) => self.in_transaction(attempt).await,
+        }
+    }
+
+    /// Applies `change` to a reservation; changes go in a batch of their course's changes, a read
+    /// (which may apply a lapsed hold's expiry) runs on its own.
     async fn transition(
         &self,
         course: CourseId,
         id: ReservationId,
-        step: fn(&mut Reservation, DateTime<Utc>) -> Result<SeatEffect, TransitionError>,
+        change: Change,
     ) -> Result<Reservation, StoreError> {
         let now = self.now();
-        let (result, entered) = self
-            .in_transaction(|tx| {
-                Box::pin(async move {
-                    let Some(mut r) = lock_reservation(tx, course, id).await? else {
-                        let refusal = match course_exists(tx, course).await? {
-                            true => BookError::ReservationNotFound.into(),
-                            false => InventoryError::CourseNotFound.into(),
-                        };
-                        return Ok(Outcome::Commit(Err(refusal)));
-                    };
-                    let mut entered = settle(tx, course, id, &mut r, now).await?;
-                    let before = r.status;
-                    let outcome = match step(&mut r, now) {
-                        Ok(effect) => {
-                            write_status(tx, course, id, before, &r, effect).await?;
-                            if effect != SeatEffect::None {
-                                entered.push(r.status);
-                            }
-                            Ok(r)
-                        }
-                        Err(e) => Err(StoreError::from(BookError::Transition(e))),
-                    };
-                    Ok(Outcome::Commit(Ok((outcome, entered))))
-                })
+        let attempt: batch::Attempt<_> = Box::new(move |tx| {
+            Box::pin(async move {
+                let fast = match change {
+                    Change::Confirm => fast_confirm(tx, course, id, now).await?,
+                    Change::Read | Change::Cancel | Change::Release => None,
+                };
+                let moved = match fast {
+                    Some(confirmed) => (Ok(confirmed), vec![Status::Confirmed]),
+                    None => try_transition(tx, course, id, change.step(), now).await?,
+                };
+                Ok(Outcome::Commit(Ok(moved)))
             })
-            .await?;
+        });
+        let (result, entered) = if change != Change::Read {
+            self.batched(course, attempt).await?
+        } else {
+            self.in_transaction(attempt).await?
+        };
         entered.into_iter().for_each(|s| self.count(s));
         result
+    }
+}
+
+/// One attempt at a transition, inside its transaction: the answer, and the statuses entered.
+async fn try_transition(
+    tx: &mut Transaction<'static, Postgres>,
+    course: CourseId,
+    id: ReservationId,
+    step: Step,
+    now: DateTime<Utc>,
+) -> Result<(Result<Reservation, StoreError>, Vec<Status>), sqlx::Error> {
+    let Some(mut r) = lock_reservation(tx, course, id).await? else {
+        let refusal = match course_exists(tx, course).await? {
+            true => BookError::ReservationNotFound.into(),
+            false => InventoryError::CourseNotFound.into(),
+        };
+        return Ok((Err(refusal), Vec::new()));
+    };
+    let mut entered = settle(tx, course, id, &mut r, now).await?;
+    let before = r.status;
+    let outcome = match step(&mut r, now) {
+        Ok(effect) => {
+            write_status(tx, course, id, before, &r, effect).await?;
+            if effect != SeatEffect::None {
+                entered.push(r.status);
+            }
+            Ok(r)
+        }
+        Err(e) => Err(StoreError::from(BookError::Transition(e))),
+    };
+    Ok((outcome, entered))
+}
+
+/// A transition of the reservation state machine.
+type Step = fn(&mut Reservation, DateTime<Utc>) -> Result<SeatEffect, TransitionError>;
+
+/// What a call does to a reservation.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Change {
+    Read,
+    Confirm,
+    Cancel,
+    Release,
+}
+
+impl Change {
+    fn step(self) -> Step {
+        match self {
+            Change::Read => |_, _| Ok(SeatEffect::None),
+            Change::Confirm => Reservation::confirm,
+            Change::Cancel => Reservation::cancel,
+            Change::Release => Reservation::release,
+        }
+    }
+}
+
+/// The common confirm in one statement: a hold that has not lapsed becomes confirmed and its seat
+/// sold. `None` when the reservation is anything else; [`try_transition`] then decides.
+async fn fast_confirm(
+    tx: &mut Transaction<'static, Postgres>,
+    course: CourseId,
+    id: ReservationId,
+    now: DateTime<Utc>,
+) -> Result<Option<Reservation>, sqlx::Error> {
+    let row = sqlx::query(concat!(
+        "WITH r AS ( \
+           UPDATE reservations SET status = 'confirmed', updated_at = $3 \
+           WHERE course_id = $1 AND id = $2 AND status = 'held' AND expires_at > $3 \
+           RETURNING ",
+        reservation_columns!(),
+        "), seat AS ( \
+           UPDATE courses SET seats_held = seats_held - 1, seats_sold = seats_sold + 1 \
+           WHERE id = $1 AND EXISTS (SELECT 1 FROM r)), \
+         counted AS ( \
+           UPDATE student_holds SET holds = holds - 1 \
+           WHERE student_id = (SELECT student_id FROM r) AND holds > 0) \
+         SELECT * FROM r"
+    ))
+    .bind(course)
+    .bind(id)
+    .bind(now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    row.map(|row| reservation_from(&row)).transpose()
+}
+
+/// What [`fast_hold`] needs: course, id, request, now, expiry and the per-student hold limit.
+type HoldArgs<'a> = (
+    CourseId,
+    ReservationId,
+    &'a HoldRequest,
+    DateTime<Utc>,
+    DateTime<Utc>,
+    u32,
+);
+
+/// The common hold in one statement: a new id, a student with no live reservation of the course
+/// and under the hold limit, the expected price, a free seat. `None` when any of that is not so
+/// (nothing changed then); [`try_hold`] then decides.
+async fn fast_hold(
+    tx: &mut Transaction<'static, Postgres>,
+    (course, id, request, now, expires_at, max_holds): HoldArgs<'_>,
+) -> Result<Option<(Outcome<Held>, Vec<Status>)>, sqlx::Error> {
+    let max = i32::try_from(max_holds).unwrap_or(i32::MAX);
+    let row = sqlx::query(
+        "WITH seat AS ( \
+           UPDATE courses SET seats_held = seats_held + 1 \
+           WHERE id = $1 AND seats_held + seats_sold < seats_total \
+             AND ($4::bigint IS NULL OR price_cents = $4) \
+             AND NOT EXISTS (SELECT 1 FROM reservations WHERE course_id = $1 AND id = $2) \
+             AND NOT EXISTS (SELECT 1 FROM reservations WHERE course_id = $1 \
+                             AND student_id = $3 AND status IN ('held', 'confirmed')) \
+             AND ($7 = 0 OR coalesce( \
+                   (SELECT holds FROM student_holds WHERE student_id = $3), 0) < $7) \
+           RETURNING price_cents, currency), \
+         counted AS ( \
+           INSERT INTO student_holds (student_id, holds) SELECT $3, 1 FROM seat WHERE $7 > 0 \
+           ON CONFLICT (student_id) DO UPDATE SET holds = student_holds.holds + 1 \
+           WHERE student_holds.holds < $7 RETURNING holds), \
+         reserved AS ( \
+           INSERT INTO reservations (course_id, id, student_id, unit_price_cents, currency, \
+             expected_price_cents, status, expires_at, created_at, updated_at) \
+           SELECT $1, $2, $3, price_cents, currency, $4, 'held', $5, $6, $6 FROM seat \
+           WHERE $7 = 0 OR EXISTS (SELECT 1 FROM counted) \
+           RETURNING unit_price_cents, currency) \
+         SELECT EXISTS (SELECT 1 FROM seat) AS seat, \
+                (SELECT unit_price_cents FROM reserved) AS price, \
+                (SELECT currency FROM reserved) AS currency",
+    )
+    .bind(course)
+    .bind(id)
+    .bind(&*request.student)
+    .bind(request.expected_price_cents)
+    .bind(expires_at)
+    .bind(now)
+    .bind(max)
+    .fetch_one(&mut **tx)
+    .await;
+    let row = match row {
+        Ok(row) => row,
+        // Another request of the same student won the race for this course.
+        Err(e) if violates(&e, "one_live_reservation_per_student") => {
+            let refusal = BookError::AlreadyHolding.into();
+            return Ok(Some((Outcome::Rollback(Err(refusal)), Vec::new())));
+        }
+        Err(e) => return Err(e),
+    };
+    let seat: bool = row.try_get("seat")?;
+    let price: Option<i64> = row.try_get("price")?;
+    let currency: Option<String> = row.try_get("currency")?;
+    match (seat, price, currency) {
+        (true, Some(price), Some(currency)) => {
+            let reservation = Reservation::hold(
+                Arc::clone(&request.student),
+                (price, currency_from(&currency)?),
+                request.expected_price_cents,
+                now,
+                expires_at,
+            );
+            let held = Held {
+                reservation,
+                created: true,
+            };
+            Ok(Some((Outcome::Commit(Ok(held)), vec![Status::Held])))
+        }
+        (true, _, _) => {
+            // The student's counter moved under the statement (another course's hold, on another
+            // replica): give the seat back, and let the full path answer.
+            sqlx::query("UPDATE courses SET seats_held = seats_held - 1 WHERE id = $1")
+                .bind(course)
+                .execute(&mut **tx)
+                .await?;
+            Ok(None)
+        }
+        (false, _, _) => Ok(None),
     }
 }
 
@@ -675,19 +863,22 @@ impl SeatStore for PgStore {
         let now = self.now();
         let expires_at = now + self.hold_ttl;
         let max_holds = self.max_holds_per_student;
-        let (held, entered) = self
-            .in_transaction(|tx| {
-                let request = request.clone();
-                Box::pin(async move {
-                    let (outcome, entered) =
-                        try_hold(tx, course, id, &request, now, expires_at, max_holds).await?;
-                    Ok(match outcome {
-                        Outcome::Commit(r) => Outcome::Commit(Ok((r, entered))),
-                        Outcome::Rollback(r) => Outcome::Rollback(Ok((r, Vec::new()))),
-                    })
+        let request = request.clone();
+        let attempt: batch::Attempt<_> = Box::new(move |tx| {
+            let request = request.clone();
+            Box::pin(async move {
+                let hold = (course, id, &request, now, expires_at, max_holds);
+                let (outcome, entered) = match fast_hold(tx, hold).await? {
+                    Some(outcome) => outcome,
+                    None => try_hold(tx, course, id, &request, now, expires_at, max_holds).await?,
+                };
+                Ok(match outcome {
+                    Outcome::Commit(r) => Outcome::Commit(Ok((r, entered))),
+                    Outcome::Rollback(r) => Outcome::Rollback(Ok((r, Vec::new()))),
                 })
             })
-            .await?;
+        });
+        let (held, entered) = self.batched(course, attempt).await?;
         entered.into_iter().for_each(|s| self.count(s));
         held
     }
@@ -697,8 +888,7 @@ impl SeatStore for PgStore {
         course: CourseId,
         id: ReservationId,
     ) -> Result<Reservation, StoreError> {
-        self.transition(course, id, |_, _| Ok(SeatEffect::None))
-            .await
+        self.transition(course, id, Change::Read).await
     }
 
     async fn confirm(
@@ -706,7 +896,7 @@ impl SeatStore for PgStore {
         course: CourseId,
         id: ReservationId,
     ) -> Result<Reservation, StoreError> {
-        self.transition(course, id, Reservation::confirm).await
+        self.transition(course, id, Change::Confirm).await
     }
 
     async fn cancel(&self, course: CourseId, id: ReservationId) -> Result<Reservation, StoreError> {
@@ -739,7 +929,7 @@ impl SeatStore for PgStore {
                 now + TOMBSTONE_LIFETIME,
             ));
         }
-        self.transition(course, id, Reservation::cancel).await
+        self.transition(course, id, Change::Cancel).await
     }
 
     async fn release(
@@ -747,7 +937,7 @@ impl SeatStore for PgStore {
         course: CourseId,
         id: ReservationId,
     ) -> Result<Reservation, StoreError> {
-        self.transition(course, id, Reservation::release).await
+        self.transition(course, id, Change::Release).await
     }
 
     async fn sweep(&self) -> Result<SweepReport, StoreError> {

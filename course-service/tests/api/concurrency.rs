@@ -146,3 +146,139 @@ async fn a_confirm_racing_the_expiry_of_its_hold_ends_in_exactly_one_of_the_two(
     }
     app.check_invariants().await;
 }
+
+/// Every kind of reserve answer at once on one course (on PostgreSQL these share transactions, a
+/// batch per course): each is answered as if it had come alone.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_burst_of_mixed_calls_on_one_course_is_answered_as_if_each_came_alone() {
+    let app = Arc::new(TestApp::spawn().await);
+    let course = id_of(&app.create_course("alice", 35, 1000).await);
+    // Ten holds to confirm during the burst, and a student at the hold limit elsewhere.
+    let mut earlier = Vec::new();
+    for i in 0..10 {
+        let id = Uuid::now_v7();
+        let reply = app.hold(&course, id, &format!("early-{i}")).await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+        earlier.push(id);
+    }
+    for _ in 0..5 {
+        let other = id_of(&app.create_course("bob", 1, 1000).await);
+        let reply = app.hold(&other, Uuid::now_v7(), "hoarder").await;
+        assert_eq!(reply.status, StatusCode::CREATED);
+    }
+
+    // (kind, student, reservation id, expected price)
+    let mut calls: Vec<(&str, String, Uuid, Option<i64>)> = Vec::new();
+    let same_id = Uuid::now_v7();
+    for _ in 0..5 {
+        calls.push(("same-id", "retrier".into(), same_id, None));
+        calls.push(("same-student", "eager".into(), Uuid::now_v7(), None));
+    }
+    calls.push(("limited", "hoarder".into(), Uuid::now_v7(), None));
+    for i in 0..3 {
+        calls.push((
+            "stale-price",
+            format!("stale-{i}"),
+            Uuid::now_v7(),
+            Some(999),
+        ));
+    }
+    for i in 0..30 {
+        calls.push(("fresh", format!("fresh-{i}"), Uuid::now_v7(), Some(1000)));
+    }
+    let holds = calls.into_iter().map(|(kind, student, id, expected)| {
+        let (app, course) = (Arc::clone(&app), course.clone());
+        tokio::spawn(async move {
+            let mut body = serde_json::json!({"student_id": student});
+            if let Some(price) = expected {
+                body["expected_price_cents"] = price.into();
+            }
+            let path = format!("/api/courses/{course}/reservations/{id}");
+            let token = app.service();
+            let reply = app
+                .send(reqwest::Method::PUT, &path, Some(&token), Some(body))
+                .await;
+            (kind, reply)
+        })
+    });
+    let confirms = earlier
+        .iter()
+        .chain(earlier.iter())
+        .copied()
+        .chain([Uuid::now_v7()])
+        .map(|id| {
+            let (app, course) = (Arc::clone(&app), course.clone());
+            tokio::spawn(async move { (id, app.act(&course, id, "confirm").await) })
+        })
+        .collect::<Vec<_>>();
+
+    let mut by_kind: HashMap<&str, Vec<(StatusCode, String)>> = HashMap::new();
+    let mut same_id_bodies = Vec::new();
+    for result in join_all(holds).await {
+        let (kind, reply) = result.expect("task");
+        if kind == "same-id" && reply.status.is_success() {
+            same_id_bodies.push(reply.body.clone());
+        }
+        by_kind
+            .entry(kind)
+            .or_default()
+            .push((reply.status, reply.code().to_owned()));
+    }
+    let count = |kind: &str, status: StatusCode, code: &str| {
+        by_kind[kind]
+            .iter()
+            .filter(|(s, c)| *s == status && c == code)
+            .count()
+    };
+    let conflict = StatusCode::CONFLICT;
+
+    // One id sent five times: one hold and four replays of it, or (seats gone first) five refusals.
+    let retrier_held = count("same-id", StatusCode::CREATED, "");
+    if retrier_held == 1 {
+        assert_eq!(count("same-id", StatusCode::OK, ""), 4, "{by_kind:?}");
+        assert!(same_id_bodies.windows(2).all(|w| w[0] == w[1]));
+    } else {
+        assert_eq!(count("same-id", conflict, "sold_out"), 5, "{by_kind:?}");
+    }
+    // One student with five ids: at most one hold.
+    let eager_held = count("same-student", StatusCode::CREATED, "");
+    assert!(eager_held <= 1, "{by_kind:?}");
+    assert_eq!(
+        eager_held
+            + count("same-student", conflict, "already_holding")
+            + count("same-student", conflict, "sold_out"),
+        5,
+        "{by_kind:?}"
+    );
+    assert_eq!(
+        count("limited", conflict, "hold_limit_reached"),
+        1,
+        "{by_kind:?}"
+    );
+    assert_eq!(
+        count("stale-price", conflict, "price_changed"),
+        3,
+        "{by_kind:?}"
+    );
+    let fresh_held = count("fresh", StatusCode::CREATED, "");
+    assert_eq!(
+        fresh_held + count("fresh", conflict, "sold_out"),
+        30,
+        "{by_kind:?}"
+    );
+    // 25 seats were free: 32 students wanted one, so all went.
+    assert_eq!(retrier_held + eager_held + fresh_held, 25, "{by_kind:?}");
+
+    let unknown = earlier.len() * 2;
+    for (n, result) in join_all(confirms).await.into_iter().enumerate() {
+        let (id, reply) = result.expect("task");
+        if n == unknown {
+            reply.assert_problem(404, "reservation_not_found");
+        } else {
+            assert_eq!(reply.status, StatusCode::OK, "{id}: {}", reply.body);
+            assert_eq!(reply.body["status"], "confirmed");
+        }
+    }
+    assert_eq!(seats(&app.course(&course).await), (0, 25, 10));
+    app.check_invariants().await;
+}

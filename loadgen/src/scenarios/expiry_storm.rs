@@ -149,7 +149,7 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     };
     let reader = storm[0];
     let flag = Arc::clone(&sweeping);
-    let (stats, elapsed) = runner::run(address, limits, move |mut conn, budget| {
+    let (stats, elapsed) = runner::run(&[address], limits, move |mut conn, budget| {
         let (token, sweeping) = (token.clone(), Arc::clone(&flag));
         async move {
             let mut stats = Stats::new();

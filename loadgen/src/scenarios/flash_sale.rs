@@ -10,7 +10,6 @@ use crate::{
     stats::Stats,
     target::{Target, TargetArgs},
 };
-use anyhow::Context;
 use hyper::Method;
 use serde_json::json;
 use shared_types::Role;
@@ -42,7 +41,7 @@ pub struct Args {
 
 pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     let target = Target::prepare(&args.target, true).await?;
-    let order_service = target.order.context("order-service address")?;
+    anyhow::ensure!(!target.orders.is_empty(), "no order-service to load");
     let course = create_course(target.course, &target.keys, args.seats, 2500).await?;
     let tokens: Arc<Vec<_>> = Arc::new(
         (0..args.students)
@@ -59,7 +58,7 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     let started = Instant::now();
     let last_sale_us = Arc::new(AtomicU64::new(0));
     let last = Arc::clone(&last_sale_us);
-    let (stats, elapsed) = runner::run(order_service, limits, move |mut conn, budget| {
+    let (stats, elapsed) = runner::run(&target.orders, limits, move |mut conn, budget| {
         let (tokens, body, last) = (Arc::clone(&tokens), body.clone(), Arc::clone(&last));
         async move {
             let mut stats = Stats::new();

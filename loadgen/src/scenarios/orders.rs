@@ -9,7 +9,6 @@ use crate::{
     stats::Stats,
     target::{Target, TargetArgs},
 };
-use anyhow::Context;
 use hyper::Method;
 use serde_json::json;
 use shared_types::Role;
@@ -33,7 +32,7 @@ pub struct Args {
 
 pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     let target = Target::prepare(&args.target, true).await?;
-    let order_service = target.order.context("order-service address")?;
+    anyhow::ensure!(!target.orders.is_empty(), "no order-service to load");
     let mut courses = Vec::new();
     for _ in 0..args.courses.max(1) {
         courses.push(create_course(target.course, &target.keys, SEATS_PER_COURSE, 1000).await?);
@@ -57,7 +56,7 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
             .collect(),
     );
     let tokens = Arc::new(tokens);
-    let (stats, elapsed) = runner::run(order_service, limits, move |mut conn, budget| {
+    let (stats, elapsed) = runner::run(&target.orders, limits, move |mut conn, budget| {
         let (bodies, tokens) = (Arc::clone(&bodies), Arc::clone(&tokens));
         async move {
             let mut stats = Stats::new();

@@ -45,7 +45,7 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     let probes = target.probes();
     let shared = Arc::new(courses.clone());
     let confirm = !args.hold_only;
-    let (stats, elapsed) = runner::run(target.course, limits, move |mut conn, budget| {
+    let (stats, elapsed) = runner::run(&target.courses, limits, move |mut conn, budget| {
         let (courses, token) = (Arc::clone(&shared), token.clone());
         async move {
             let mut stats = Stats::new();

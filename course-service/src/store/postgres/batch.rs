@@ -1,0 +1,253 @@
+//! Group commit for one course's seat changes. Every hold or transition updates its course's row,
+//! which PostgreSQL locks until the transaction's commit is on disk; one change per transaction
+//! would sell seats of a popular course one fsync at a time. Instead each course has a queue and
+//! a task that takes whatever changes are waiting (up to [`MAX_BATCH`]) and runs them in one
+//! transaction, each inside its own savepoint, so one change's refusal or error undoes only that
+//! change. Nothing is answered before the commit: a failed commit fails the whole batch as
+//! "unknown", which callers may retry because every change is idempotent.
+//!
+//! The batch locks its course row first, so batches of one course on different replicas queue on
+//! it instead of deadlocking over reservations. A change that still loses a race (a deadlock with
+//! another course's batch over a student's counter, an insert of the same id) is handed back to
+//! its caller to run on its own.
+//!
+//! A course's task lives while changes keep arriving and stops after [`IDLE`] without any.
+
+use super::{Outcome, retryable, unavailable};
+use crate::{domain::CourseId, store::StoreError};
+use dashmap::DashMap;
+use futures::future::BoxFuture;
+use sqlx::{PgPool, Postgres, Transaction};
+use std::{sync::Arc, time::Duration};
+use tokio::sync::{mpsc, oneshot};
+
+/// Most changes in one transaction: bounds how long the course row stays locked.
+const MAX_BATCH: usize = 64;
+
+/// A course's task stops after this long without changes.
+const IDLE: Duration = Duration::from_secs(10);
+
+/// One try at a change inside a transaction; it may be run again if it loses a race.
+pub(super) type Attempt<T> = Box<
+    dyn for<'t> FnMut(
+            &'t mut Transaction<'static, Postgres>,
+        ) -> BoxFuture<'t, Result<Outcome<T>, sqlx::Error>>
+        + Send,
+>;
+
+/// How a batched change ended.
+pub(super) enum Answer<T> {
+    /// Committed (or refused, or failed with the batch).
+    Done(Result<T, StoreError>),
+    /// It lost a race inside the batch and was undone: run it on its own.
+    Alone(Attempt<T>),
+}
+
+/// The per-course queues.
+pub(super) struct Batcher {
+    pool: PgPool,
+    queues: DashMap<CourseId, mpsc::UnboundedSender<Box<dyn Work>>>,
+}
+
+impl std::fmt::Debug for Batcher {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Batcher")
+            .field("courses", &self.queues.len())
+            .finish()
+    }
+}
+
+impl Batcher {
+    pub(super) fn new(pool: PgPool) -> Arc<Batcher> {
+        Arc::new(Batcher {
+            pool,
+            queues: DashMap::new(),
+        })
+    }
+
+    /// Runs `attempt` in the next transaction of `course`'s batches and answers after its commit.
+    pub(super) async fn run<T: Send + 'static>(
+        self: &Arc<Self>,
+        course: CourseId,
+        attempt: Attempt<T>,
+    ) -> Answer<T> {
+        let (reply, answer) = oneshot::channel();
+        self.submit(
+            course,
+            Box::new(Task {
+                attempt,
+                answer: None,
+                reply,
+            }),
+        );
+        answer.await.unwrap_or_else(|_| {
+            // The task was dropped (the runtime is shutting down): the commit may have happened.
+            Answer::Done(Err(StoreError::Unavailable(
+                "the database transaction was interrupted".to_owned(),
+            )))
+        })
+    }
+
+    fn submit(self: &Arc<Self>, course: CourseId, mut work: Box<dyn Work>) {
+        loop {
+            let queue = self
+                .queues
+                .entry(course)
+                .or_insert_with(|| {
+                    let (sender, receiver) = mpsc::unbounded_channel();
+                    tokio::spawn(Arc::clone(self).serve(course, sender.clone(), receiver));
+                    sender
+                })
+                .clone();
+            match queue.send(work) {
+                Ok(()) => return,
+                // That course's task stopped for idleness just now: start another.
+                Err(mpsc::error::SendError(returned)) => {
+                    self.queues
+                        .remove_if(&course, |_, q| q.same_channel(&queue));
+                    work = returned;
+                }
+            }
+        }
+    }
+
+    /// One course's task: batches until it has been idle for [`IDLE`].
+    async fn serve(
+        self: Arc<Self>,
+        course: CourseId,
+        own: mpsc::UnboundedSender<Box<dyn Work>>,
+        mut queue: mpsc::UnboundedReceiver<Box<dyn Work>>,
+    ) {
+        loop {
+            let first = match tokio::time::timeout(IDLE, queue.recv()).await {
+                Ok(Some(work)) => work,
+                Ok(None) => return,
+                Err(_) => {
+                    // Idle: stop taking changes, then finish what arrived meanwhile.
+                    self.queues.remove_if(&course, |_, q| q.same_channel(&own));
+                    queue.close();
+                    let mut rest = Vec::new();
+                    while let Ok(work) = queue.try_recv() {
+                        rest.push(work);
+                    }
+                    while !rest.is_empty() {
+                        let batch = rest.drain(..rest.len().min(MAX_BATCH)).collect();
+                        run_batch(&self.pool, course, batch).await;
+                    }
+                    return;
+                }
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match queue.try_recv() {
+                    Ok(work) => batch.push(work),
+                    Err(_) => break,
+                }
+            }
+            run_batch(&self.pool, course, batch).await;
+        }
+    }
+}
+
+/// Runs `batch` in one transaction of `course` and answers each change.
+async fn run_batch(pool: &PgPool, course: CourseId, batch: Vec<Box<dyn Work>>) {
+    let mut tx = match pool.begin().await {
+        Ok(tx) => tx,
+        Err(e) => return fail(batch, &unavailable(e)),
+    };
+    let locked = async {
+        sqlx::query("SELECT 1 FROM courses WHERE id = $1 FOR NO KEY UPDATE")
+            .bind(course)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::raw_sql("SAVEPOINT change").execute(&mut *tx).await
+    };
+    if let Err(e) = locked.await {
+        return fail(batch, &unavailable(e));
+    }
+    let mut done: Vec<Box<dyn Work>> = Vec::with_capacity(batch.len());
+    let mut pending = batch.into_iter();
+    while let Some(mut work) = pending.next() {
+        let step = async {
+            let ran = work.attempt(&mut tx).await;
+            // Keep the change and open the next one's savepoint, or undo it (which keeps the
+            // savepoint): one round trip either way.
+            let next = match &ran {
+                Ok(true) => "RELEASE SAVEPOINT change; SAVEPOINT change",
+                Ok(false) | Err(_) => "ROLLBACK TO SAVEPOINT change",
+            };
+            sqlx::raw_sql(next).execute(&mut *tx).await?;
+            Ok::<_, sqlx::Error>(ran)
+        };
+        match step.await {
+            Ok(Ok(_)) => done.push(work),
+            Ok(Err(e)) if retryable(&e) => work.alone(),
+            Ok(Err(e)) => work.finish(Err(unavailable(e))),
+            // The connection is gone: nothing in this transaction can be committed.
+            Err(e) => {
+                let error = unavailable(e);
+                return fail(done.into_iter().chain([work]).chain(pending), &error);
+            }
+        }
+    }
+    match tx.commit().await {
+        Ok(()) => done.into_iter().for_each(|work| work.finish(Ok(()))),
+        Err(e) => fail(done, &unavailable(e)),
+    }
+}
+
+fn fail(batch: impl IntoIterator<Item = Box<dyn Work>>, error: &StoreError) {
+    for work in batch {
+        work.finish(Err(StoreError::Unavailable(error.to_string())));
+    }
+}
+
+/// A change in a batch, whatever it answers.
+trait Work: Send {
+    /// Runs the change in `tx`; true to keep its writes, false to undo them.
+    fn attempt<'a>(
+        &'a mut self,
+        tx: &'a mut Transaction<'static, Postgres>,
+    ) -> BoxFuture<'a, Result<bool, sqlx::Error>>;
+    /// Answers the caller once the batch committed (or failed).
+    fn finish(self: Box<Self>, committed: Result<(), StoreError>);
+    /// Hands the change back to its caller to run on its own.
+    fn alone(self: Box<Self>);
+}
+
+struct Task<T> {
+    attempt: Attempt<T>,
+    answer: Option<Result<T, StoreError>>,
+    reply: oneshot::Sender<Answer<T>>,
+}
+
+impl<T: Send + 'static> Work for Task<T> {
+    fn attempt<'a>(
+        &'a mut self,
+        tx: &'a mut Transaction<'static, Postgres>,
+    ) -> BoxFuture<'a, Result<bool, sqlx::Error>> {
+        Box::pin(async move {
+            let (keep, answer) = match (self.attempt)(tx).await? {
+                Outcome::Commit(answer) => (true, answer),
+                Outcome::Rollback(answer) => (false, answer),
+            };
+            self.answer = Some(answer);
+            Ok(keep)
+        })
+    }
+
+    fn finish(self: Box<Self>, committed: Result<(), StoreError>) {
+        let answer = match committed {
+            Ok(()) => self.answer.unwrap_or_else(|| {
+                Err(StoreError::Unavailable("the change was not run".to_owned()))
+            }),
+            Err(e) => Err(e),
+        };
+        // The caller may have gone away (its request was dropped); the change stands regardless.
+        let _ = self.reply.send(Answer::Done(answer));
+    }
+
+    fn alone(self: Box<Self>) {
+        let _ = self.reply.send(Answer::Alone(self.attempt));
+    }
+}
