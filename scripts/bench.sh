@@ -30,4 +30,20 @@ run durable-reserve-hot-hold-64  reserve -c 64 -d 10 --hold-only --storage embed
 run durable-orders-64            orders -c 64 -d 10 --storage embedded
 run durable-orders-1             orders -c 1 -d 10 --storage embedded
 run expiry-storm         expiry-storm --holds 1000000 -c 64 -d 5
+# PostgreSQL, one replica of each service and two (a fresh schema per run):
+#   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres scripts/bench.sh pg
+if [[ -n "${BENCH_DATABASE_URL:-}" ]]; then
+  pg=(--database-url "$BENCH_DATABASE_URL")
+  run pg-reserve-hot-hold-64   reserve -c 64 -d 10 --hold-only "${pg[@]}"
+  run pg-reserve-hot-64        reserve -c 64 -d 10 "${pg[@]}"
+  run pg-reserve-many-64       reserve -c 64 -d 10 --courses 100 "${pg[@]}"
+  run pg-orders-64             orders -c 64 -d 10 "${pg[@]}"
+  run pg-orders-1              orders -c 1 -d 10 "${pg[@]}"
+  run pg-flash-sale            flash-sale --seats 100 --students 1000 -c 64 "${pg[@]}"
+  run pg2-reserve-hot-hold-64  reserve -c 64 -d 10 --hold-only --replicas 2 "${pg[@]}"
+  run pg2-reserve-many-64      reserve -c 64 -d 10 --courses 100 --replicas 2 "${pg[@]}"
+  run pg2-orders-64            orders -c 64 -d 10 --replicas 2 "${pg[@]}"
+else
+  echo "== PostgreSQL scenarios skipped: set BENCH_DATABASE_URL to run them"
+fi
 python3 scripts/bench_summary.py "$out"

@@ -398,3 +398,187 @@ async fn a_database_migrated_by_a_newer_release_stops_this_one() {
         "{output}"
     );
 }
+
+/// A TCP link to PostgreSQL that can be cut (every connection dropped, new ones refused) and
+/// restored, as when the database fails over or the network drops.
+struct DatabaseLink {
+    address: std::net::SocketAddr,
+    up: Arc<std::sync::atomic::AtomicBool>,
+    /// Bumped on every cut: connections opened before it end.
+    generation: Arc<tokio::sync::watch::Sender<u64>>,
+}
+
+impl DatabaseLink {
+    async fn start(upstream: String) -> DatabaseLink {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let address = listener.local_addr().expect("address");
+        let up = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let generation = Arc::new(tokio::sync::watch::channel(0).0);
+        let (open, cuts) = (Arc::clone(&up), Arc::clone(&generation));
+        tokio::spawn(async move {
+            while let Ok((mut client, _)) = listener.accept().await {
+                if !open.load(std::sync::atomic::Ordering::SeqCst) {
+                    continue; // dropped: the connection is refused
+                }
+                let (upstream, mut cut) = (upstream.clone(), cuts.subscribe());
+                tokio::spawn(async move {
+                    let Ok(mut server) = tokio::net::TcpStream::connect(&upstream).await else {
+                        return;
+                    };
+                    tokio::select! {
+                        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+                        _ = cut.changed() => {}
+                    }
+                });
+            }
+        });
+        DatabaseLink {
+            address,
+            up,
+            generation,
+        }
+    }
+
+    /// `url` with its host and port replaced by this link's.
+    fn url(&self, url: &str) -> String {
+        let mut url = reqwest::Url::parse(url).expect("database URL");
+        url.set_host(Some("127.0.0.1")).expect("host");
+        url.set_port(Some(self.address.port())).expect("port");
+        url.to_string()
+    }
+
+    fn cut(&self) {
+        self.up.store(false, std::sync::atomic::Ordering::SeqCst);
+        self.generation.send_modify(|g| *g += 1);
+    }
+
+    fn restore(&self) {
+        self.up.store(true, std::sync::atomic::Ordering::SeqCst);
+    }
+}
+
+/// The upstream `host:port` of a PostgreSQL URL.
+fn host_port(url: &str) -> String {
+    let url = reqwest::Url::parse(url).expect("database URL");
+    format!(
+        "{}:{}",
+        url.host_str().unwrap_or("127.0.0.1"),
+        url.port().unwrap_or(5432)
+    )
+}
+
+async fn ready(client: &reqwest::Client, base: &str) -> (StatusCode, Value) {
+    let response = client
+        .get(format!("{base}/health/ready"))
+        .timeout(Duration::from_secs(5))
+        .send()
+        .await
+        .expect("the probe is answered");
+    let status = response.status();
+    (status, response.json().await.expect("json"))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn losing_the_database_makes_both_services_unready_and_refuse_promptly_until_it_returns() {
+    let database = test_schema_url().await;
+    let link = DatabaseLink::start(host_port(&database)).await;
+    let env = |extra: Vec<(&'static str, String)>| {
+        let mut env = vec![
+            ("AUTH_JWT_SECRET", SECRET.to_owned()),
+            ("DATABASE_URL", link.url(&database)),
+            ("DATABASE_MAX_CONNECTIONS", "4".to_owned()),
+            ("DATABASE_ACQUIRE_TIMEOUT_MS", "1000".to_owned()),
+            ("RATE_LIMIT_RPS", "0".to_owned()),
+            ("RUST_LOG", "error".to_owned()),
+        ];
+        env.extend(extra);
+        env
+    };
+    let course_service = ServiceProcess::start("course-service", &env(vec![]));
+    let order_service = ServiceProcess::start(
+        "order-service",
+        &env(vec![
+            ("COURSE_SERVICE_URL", course_service.base()),
+            ("ORDER_DEADLINE_MS", "3000".to_owned()),
+        ]),
+    );
+    let keys = TokenKeys::from_secret(SECRET).expect("keys");
+    let client = reqwest::Client::new();
+    let course = create_course(&course_service.base(), &keys, 10, 500).await;
+    let bases = [course_service.base(), order_service.base()];
+    for base in &bases {
+        let (status, body) = ready(&client, base).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["checks"]["database"], "ok", "{body}");
+    }
+    let buy = |student: &str| {
+        let token = keys.mint(student, Role::Student, 600);
+        client
+            .post(format!("{}/api/orders", order_service.base()))
+            .bearer_auth(token)
+            .json(&json!({"course_id": course}))
+            .timeout(Duration::from_secs(15))
+            .send()
+    };
+    assert_eq!(
+        buy("before").await.expect("answer").status(),
+        StatusCode::CREATED
+    );
+
+    link.cut();
+    for base in &bases {
+        let started = Instant::now();
+        let (status, body) = ready(&client, base).await;
+        assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{base}: {body}");
+        assert_eq!(body["checks"]["database"], "failed", "{base}: {body}");
+        assert!(
+            started.elapsed() < Duration::from_secs(1),
+            "a probe answers within 1 s"
+        );
+    }
+    // A purchase is refused (or left pending), never hung and never a success.
+    let started = Instant::now();
+    let answer = buy("during").await.expect("answered");
+    let status = answer.status();
+    let body: Value = answer.json().await.unwrap_or(Value::Null);
+    assert!(
+        status == StatusCode::SERVICE_UNAVAILABLE,
+        "{status}: {body}"
+    );
+    assert!(body["code"].is_string(), "{body}");
+    assert!(started.elapsed() < Duration::from_secs(10));
+    let read = client
+        .get(format!("{}/api/courses/{course}", course_service.base()))
+        .send()
+        .await
+        .expect("answered");
+    assert_eq!(read.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    link.restore();
+    let deadline = Instant::now() + Duration::from_secs(20);
+    for base in &bases {
+        while ready(&client, base).await.0 != StatusCode::OK {
+            assert!(
+                Instant::now() < deadline,
+                "{base} ready again after the database returns"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+    assert_eq!(
+        buy("after").await.expect("answer").status(),
+        StatusCode::CREATED
+    );
+    let seats: Value = client
+        .get(format!("{}/api/courses/{course}", course_service.base()))
+        .send()
+        .await
+        .expect("read")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(seats["seats_sold"], 2, "{seats}");
+    assert_eq!(seats["seats_held"], 0, "{seats}");
+}
