@@ -15,6 +15,8 @@ echo "==> PostgreSQL store: $TEST_DATABASE_URL"
 # TEST_BACKEND=postgres makes every test app keep its state in a fresh schema of that database;
 # without TEST_DATABASE_URL those tests fail rather than skip.
 TEST_BACKEND=postgres cargo test -p course-service --test api
+# order-service's saga tests (a scripted course-service) with the orders in PostgreSQL.
+TEST_BACKEND=postgres cargo test -p order-service --test api
 # The end-to-end order, load and fault tests, both services on PostgreSQL (the other e2e tests run
 # service processes on the embedded store and were run above).
 TEST_BACKEND=postgres cargo test -p e2e-tests --test e2e -- orders:: load:: faults::

@@ -5,22 +5,38 @@ use crate::fake::{FakeCourseClient, Op, Step, unknown};
 use order_service::{
     course_client::CourseError,
     orders::OrderStore,
+    repo::{OrderRepo, postgres::PgRepo},
     workflow::{CancelError, Settlement, Workflow},
 };
+use service_kit::postgres::PgSettings;
 use shared_types::{CreateOrder, ErrorCode, OrderStatus, ReservationStatus};
 use std::{sync::Arc, time::Duration};
 use uuid::Uuid;
 
-fn setup(seats: u32) -> (Workflow, Arc<FakeCourseClient>) {
-    setup_with_deadline(seats, Duration::from_secs(5))
+async fn setup(seats: u32) -> (Workflow, Arc<FakeCourseClient>) {
+    setup_with_deadline(seats, Duration::from_secs(5)).await
 }
 
-fn setup_with_deadline(seats: u32, deadline: Duration) -> (Workflow, Arc<FakeCourseClient>) {
+/// The saga over the in-memory store, or over PostgreSQL (a fresh schema) when
+/// `TEST_BACKEND=postgres`.
+async fn setup_with_deadline(seats: u32, deadline: Duration) -> (Workflow, Arc<FakeCourseClient>) {
     let fake = Arc::new(FakeCourseClient::with_seats(seats));
-    (
-        Workflow::new(Arc::new(OrderStore::new()), fake.clone(), deadline),
-        fake,
-    )
+    let repo: Arc<dyn OrderRepo> = if service_kit::postgres::testing_postgres() {
+        let settings = PgSettings {
+            url: service_kit::postgres::test_schema_url().await,
+            max_connections: 4,
+            statement_timeout: Duration::from_secs(10),
+            acquire_timeout: Duration::from_secs(10),
+        };
+        Arc::new(
+            PgRepo::connect(&settings, deadline)
+                .await
+                .expect("PostgreSQL"),
+        )
+    } else {
+        Arc::new(OrderStore::new())
+    };
+    (Workflow::new(repo, fake.clone(), deadline), fake)
 }
 
 fn body() -> CreateOrder {
@@ -32,7 +48,7 @@ fn body() -> CreateOrder {
 
 #[tokio::test]
 async fn the_happy_path_holds_then_confirms_and_records_the_price() {
-    let (workflow, fake) = setup(1);
+    let (workflow, fake) = setup(1).await;
     let placed = workflow
         .place("s1", &body(), "req-1")
         .await
@@ -56,7 +72,7 @@ async fn the_happy_path_holds_then_confirms_and_records_the_price() {
 
 #[tokio::test]
 async fn a_refusal_fails_the_order_without_further_calls() {
-    let (workflow, fake) = setup(0);
+    let (workflow, fake) = setup(0).await;
     let placed = workflow.place("s1", &body(), "r").await.expect("placed");
     assert_eq!(placed.order.status, OrderStatus::Failed);
     assert_eq!(placed.order.failure_code, Some(ErrorCode::SoldOut));
@@ -73,7 +89,7 @@ async fn a_refusal_fails_the_order_without_further_calls() {
 
 #[tokio::test]
 async fn an_undelivered_hold_fails_as_unavailable_without_reading_back() {
-    let (workflow, fake) = setup(1);
+    let (workflow, fake) = setup(1).await;
     fake.script(Op::Reserve, [Step::Fail(CourseError::NotDelivered)]);
     let placed = workflow.place("s1", &body(), "r").await.expect("placed");
     assert_eq!(
@@ -90,7 +106,7 @@ async fn an_undelivered_hold_fails_as_unavailable_without_reading_back() {
 
 #[tokio::test]
 async fn a_hold_applied_but_unanswered_is_read_back_and_confirmed() {
-    let (workflow, fake) = setup(1);
+    let (workflow, fake) = setup(1).await;
     fake.script(Op::Reserve, [Step::ApplyThenFail(unknown())]);
     let placed = workflow.place("s1", &body(), "r").await.expect("placed");
     assert_eq!(placed.order.status, OrderStatus::Confirmed);
@@ -104,7 +120,7 @@ async fn a_hold_applied_but_unanswered_is_read_back_and_confirmed() {
 
 #[tokio::test]
 async fn a_hold_that_never_landed_is_tombstoned_so_a_late_one_cannot_take_a_seat() {
-    let (workflow, fake) = setup(1);
+    let (workflow, fake) = setup(1).await;
     fake.script(Op::Reserve, [Step::Fail(unknown())]);
     let placed = workflow.place("s1", &body(), "r").await.expect("placed");
     assert_eq!(placed.order.status, OrderStatus::Failed);
@@ -127,7 +143,7 @@ async fn a_hold_that_never_landed_is_tombstoned_so_a_late_one_cannot_take_a_seat
 
 #[tokio::test]
 async fn a_confirm_applied_but_unanswered_is_read_back_as_confirmed() {
-    let (workflow, fake) = setup(1);
+    let (workflow, fake) = setup(1).await;
     fake.script(Op::Confirm, [Step::ApplyThenFail(unknown())]);
     let placed = workflow.place("s1", &body(), "r").await.expect("placed");
     assert_eq!(placed.order.status, OrderStatus::Confirmed);
@@ -136,7 +152,7 @@ async fn a_confirm_applied_but_unanswered_is_read_back_as_confirmed() {
 
 #[tokio::test]
 async fn an_outcome_that_cannot_be_learned_stays_pending_until_the_reconciler_settles_it() {
-    let (workflow, fake) = setup(1);
+    let (workflow, fake) = setup(1).await;
     fake.script(Op::Confirm, [Step::Fail(unknown())]);
     fake.script(Op::Get, [Step::Fail(CourseError::NotDelivered)]);
     let placed = workflow.place("s1", &body(), "r").await.expect("placed");
@@ -172,7 +188,7 @@ async fn an_outcome_that_cannot_be_learned_stays_pending_until_the_reconciler_se
 
 #[tokio::test]
 async fn a_saga_slower_than_the_deadline_answers_pending_and_settles_in_the_background() {
-    let (workflow, fake) = setup_with_deadline(1, Duration::from_millis(100));
+    let (workflow, fake) = setup_with_deadline(1, Duration::from_millis(100)).await;
     fake.script(Op::Reserve, [Step::Delay(Duration::from_millis(400))]);
     let placed = workflow.place("s1", &body(), "r").await.expect("placed");
     assert_eq!(placed.order.status, OrderStatus::Pending);
@@ -195,7 +211,7 @@ async fn a_saga_slower_than_the_deadline_answers_pending_and_settles_in_the_back
 
 #[tokio::test]
 async fn a_second_live_order_for_the_same_course_is_refused() {
-    let (workflow, _) = setup(5);
+    let (workflow, _) = setup(5).await;
     let body = body();
     workflow.place("s1", &body, "r").await.expect("placed");
     assert!(workflow.place("s1", &body, "r").await.is_err());
@@ -204,7 +220,7 @@ async fn a_second_live_order_for_the_same_course_is_refused() {
 
 #[tokio::test]
 async fn cancelling_a_confirmed_order_releases_its_seat() {
-    let (workflow, fake) = setup(1);
+    let (workflow, fake) = setup(1).await;
     let placed = workflow.place("s1", &body(), "r").await.expect("placed");
     let order = workflow
         .cancel("s1", placed.order.id, "r")
@@ -225,7 +241,7 @@ async fn cancelling_a_confirmed_order_releases_its_seat() {
 
 #[tokio::test]
 async fn a_cancellation_course_service_could_not_take_is_finished_by_the_reconciler() {
-    let (workflow, fake) = setup(1);
+    let (workflow, fake) = setup(1).await;
     let placed = workflow.place("s1", &body(), "r").await.expect("placed");
     fake.script(Op::Cancel, [Step::Fail(CourseError::NotDelivered)]);
     assert_eq!(
@@ -272,7 +288,7 @@ async fn a_cancellation_course_service_could_not_take_is_finished_by_the_reconci
 
 #[tokio::test]
 async fn another_students_order_cannot_be_cancelled() {
-    let (workflow, fake) = setup(1);
+    let (workflow, fake) = setup(1).await;
     let placed = workflow.place("s1", &body(), "r").await.expect("placed");
     assert_eq!(
         workflow.cancel("s2", placed.order.id, "r").await,
