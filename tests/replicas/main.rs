@@ -24,6 +24,18 @@ use uuid::Uuid;
 
 const SECRET: &str = "replicas-test-secret-0123456789abcdefghijklmnop";
 
+/// What every service process of these tests runs with: the shared secret, the database, a pool
+/// of `connections`, no rate limit, and `log` as its log level.
+fn service_env(database: &str, connections: u32, log: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("AUTH_JWT_SECRET", SECRET.to_owned()),
+        ("DATABASE_URL", database.to_owned()),
+        ("DATABASE_MAX_CONNECTIONS", connections.to_string()),
+        ("RATE_LIMIT_RPS", "0".to_owned()),
+        ("RUST_LOG", log.to_owned()),
+    ]
+}
+
 /// Two course-service and two order-service processes sharing one database (one schema: the
 /// services' tables and migration records do not collide). Order-service `i` calls
 /// course-service `i`.
@@ -42,16 +54,10 @@ impl Replicas {
         let logs = tempfile::tempdir().expect("log dir");
         let log = logs.path().join("services.log");
         let common = |extra: Vec<(&'static str, String)>| {
-            let mut env = vec![
-                ("AUTH_JWT_SECRET", SECRET.to_owned()),
-                ("DATABASE_URL", database.clone()),
-                ("RATE_LIMIT_RPS", "0".to_owned()),
-                ("HTTP_WORKERS", "2".to_owned()),
-                // Four processes per test, tests in parallel: stay well inside the server's
-                // max_connections.
-                ("DATABASE_MAX_CONNECTIONS", "6".to_owned()),
-                ("RUST_LOG", "warn".to_owned()),
-            ];
+            // Four processes per test, tests in parallel: stay well inside the server's
+            // max_connections.
+            let mut env = service_env(&database, 6, "warn");
+            env.push(("HTTP_WORKERS", "2".to_owned()));
             env.extend(extra);
             env
         };
@@ -485,14 +491,8 @@ async fn losing_the_database_makes_both_services_unready_and_refuse_promptly_unt
     let database = test_schema_url().await;
     let link = DatabaseLink::start(host_port(&database)).await;
     let env = |extra: Vec<(&'static str, String)>| {
-        let mut env = vec![
-            ("AUTH_JWT_SECRET", SECRET.to_owned()),
-            ("DATABASE_URL", link.url(&database)),
-            ("DATABASE_MAX_CONNECTIONS", "4".to_owned()),
-            ("DATABASE_ACQUIRE_TIMEOUT_MS", "1000".to_owned()),
-            ("RATE_LIMIT_RPS", "0".to_owned()),
-            ("RUST_LOG", "error".to_owned()),
-        ];
+        let mut env = service_env(&link.url(&database), 4, "error");
+        env.push(("DATABASE_ACQUIRE_TIMEOUT_MS", "1000".to_owned()));
         env.extend(extra);
         env
     };

@@ -328,17 +328,7 @@ async fn fast_hold(
     let currency: Option<String> = row.try_get("currency")?;
     match (seat, price, currency) {
         (true, Some(price), Some(currency)) => {
-            let reservation = Reservation::hold(
-                Arc::clone(&request.student),
-                (price, currency_from(&currency)?),
-                request.expected_price_cents,
-                now,
-                expires_at,
-            );
-            let held = Held {
-                reservation,
-                created: true,
-            };
+            let held = new_hold(request, price, &currency, now, expires_at)?;
             Ok(Some((Outcome::Commit(Ok(held)), vec![Status::Held])))
         }
         (true, _, _) => {
@@ -669,13 +659,7 @@ async fn try_hold(
             return Ok((Outcome::Rollback(Err(limit(max_holds))), Vec::new()));
         }
     }
-    let reservation = Reservation::hold(
-        Arc::clone(&request.student),
-        (price, currency_from(&currency)?),
-        request.expected_price_cents,
-        now,
-        expires_at,
-    );
+    let held = new_hold(request, price, &currency, now, expires_at)?;
     let inserted = sqlx::query(
         "INSERT INTO reservations (course_id, id, student_id, unit_price_cents, currency, \
          expected_price_cents, status, expires_at, created_at, updated_at) \
@@ -694,10 +678,6 @@ async fn try_hold(
     match inserted {
         Ok(_) => {
             entered.push(Status::Held);
-            let held = Held {
-                reservation,
-                created: true,
-            };
             Ok((Outcome::Commit(Ok(held)), entered))
         }
         // Another request of the same student won the race for this course.
@@ -707,6 +687,27 @@ async fn try_hold(
         )),
         Err(e) => Err(e),
     }
+}
+
+/// The answer to a hold just written.
+fn new_hold(
+    request: &HoldRequest,
+    price: i64,
+    currency: &str,
+    now: DateTime<Utc>,
+    expires_at: DateTime<Utc>,
+) -> Result<Held, sqlx::Error> {
+    let reservation = Reservation::hold(
+        Arc::clone(&request.student),
+        (price, currency_from(currency)?),
+        request.expected_price_cents,
+        now,
+        expires_at,
+    );
+    Ok(Held {
+        reservation,
+        created: true,
+    })
 }
 
 fn limit(max_holds: u32) -> StoreError {
