@@ -191,6 +191,18 @@ impl Replicas {
     }
 }
 
+/// A course as course-service at `base` shows it.
+async fn read_course(client: &reqwest::Client, base: &str, course: &str) -> Value {
+    client
+        .get(format!("{base}/api/courses/{course}"))
+        .send()
+        .await
+        .expect("read")
+        .json()
+        .await
+        .expect("json")
+}
+
 /// One student's purchase through order-service replica `via`, with an idempotency key; when the
 /// replica cannot be reached, the same request goes to the other one (as a load balancer
 /// would), repeating while the first attempt is still in progress or its replica's lease runs.
@@ -267,14 +279,7 @@ async fn a_flash_sale_through_two_replicas_of_each_service_sells_exactly_the_sea
     assert_eq!(replicas.check(&course).await, 100);
     // Both course-service replicas read the same seats.
     for course_service in &replicas.courses {
-        let seen: Value = client
-            .get(format!("{}/api/courses/{course}", course_service.base()))
-            .send()
-            .await
-            .expect("read")
-            .json()
-            .await
-            .expect("json");
+        let seen = read_course(&client, &course_service.base(), &course).await;
         assert_eq!(
             (
                 seen["seats_sold"].as_u64(),
@@ -571,14 +576,7 @@ async fn losing_the_database_makes_both_services_unready_and_refuse_promptly_unt
         buy("after").await.expect("answer").status(),
         StatusCode::CREATED
     );
-    let seats: Value = client
-        .get(format!("{}/api/courses/{course}", course_service.base()))
-        .send()
-        .await
-        .expect("read")
-        .json()
-        .await
-        .expect("json");
+    let seats = read_course(&client, &course_service.base(), &course).await;
     assert_eq!(seats["seats_sold"], 2, "{seats}");
     assert_eq!(seats["seats_held"], 0, "{seats}");
 }
