@@ -53,24 +53,7 @@ impl ServiceProcess {
     /// Starts `name` (course-service or order-service) on a free port with `env`, and waits until
     /// it answers `/health/live`.
     pub fn start(name: &'static str, env: &[(&str, String)]) -> ServiceProcess {
-        let port = std::net::TcpListener::bind("127.0.0.1:0")
-            .expect("bind")
-            .local_addr()
-            .expect("addr")
-            .port();
-        let env = env
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), v.clone()))
-            .collect();
-        let mut process = ServiceProcess {
-            name,
-            env,
-            port,
-            child: None,
-            log: None,
-        };
-        process.restart();
-        process
+        ServiceProcess::launch(name, env, None)
     }
 
     /// Like [`ServiceProcess::start`], with stdout and stderr appended to `log`.
@@ -78,6 +61,14 @@ impl ServiceProcess {
         name: &'static str,
         env: &[(&str, String)],
         log: &std::path::Path,
+    ) -> ServiceProcess {
+        ServiceProcess::launch(name, env, Some(log.to_owned()))
+    }
+
+    fn launch(
+        name: &'static str,
+        env: &[(&str, String)],
+        log: Option<std::path::PathBuf>,
     ) -> ServiceProcess {
         let port = std::net::TcpListener::bind("127.0.0.1:0")
             .expect("bind")
@@ -93,7 +84,7 @@ impl ServiceProcess {
             env,
             port,
             child: None,
-            log: Some(log.to_owned()),
+            log,
         };
         process.restart();
         process
