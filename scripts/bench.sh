@@ -16,7 +16,7 @@ run() {
   [[ -n "$only" && "$name" != "$only"* ]] && return 0
   for i in 1 2 3; do
     echo "== $name (run $i)"
-    ./target/release/loadgen --json "$out/$name-$i.json" "$@" | grep -E '^(op|hold|confirm|order|read|in_sweep) |check|_ms:|per_' || true
+    ./target/release/loadgen --json "$out/$name-$i.json" "$@" | grep -v '^reproduce:' || true
   done
 }
 
@@ -25,10 +25,14 @@ run reserve-hot-hold-64  reserve -c 64 -d 10 --hold-only --storage memory
 run reserve-many-64      reserve -c 64 -d 10 --courses 100 --storage memory
 run orders-64            orders -c 64 -d 10 --storage memory
 run orders-1             orders -c 1 -d 10 --storage memory
+run checkout-64          checkout -c 64 -d 10 --storage memory
+run checkout-1           checkout -c 1 -d 10 --storage memory
 run flash-sale           flash-sale --seats 100 --students 1000 -c 64 --storage memory
 run durable-reserve-hot-hold-64  reserve -c 64 -d 10 --hold-only --storage embedded
 run durable-orders-64            orders -c 64 -d 10 --storage embedded
 run durable-orders-1             orders -c 1 -d 10 --storage embedded
+run durable-checkout-64          checkout -c 64 -d 10 --storage embedded
+run durable-checkout-1           checkout -c 1 -d 10 --storage embedded
 run expiry-storm         expiry-storm --holds 1000000 -c 64 -d 5
 # PostgreSQL, one replica of each service and two (a fresh schema per run):
 #   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres scripts/bench.sh pg
@@ -39,6 +43,8 @@ if [[ -n "${BENCH_DATABASE_URL:-}" ]]; then
   run pg-reserve-many-64       reserve -c 64 -d 10 --courses 100 "${pg[@]}"
   run pg-orders-64             orders -c 64 -d 10 "${pg[@]}"
   run pg-orders-1              orders -c 1 -d 10 "${pg[@]}"
+  run pg-checkout-64           checkout -c 64 -d 10 "${pg[@]}"
+  run pg-checkout-1            checkout -c 1 -d 10 "${pg[@]}"
   run pg-flash-sale            flash-sale --seats 100 --students 1000 -c 64 "${pg[@]}"
   run pg2-reserve-hot-hold-64  reserve -c 64 -d 10 --hold-only --replicas 2 "${pg[@]}"
   run pg2-reserve-many-64      reserve -c 64 -d 10 --courses 100 --replicas 2 "${pg[@]}"

@@ -17,9 +17,9 @@ echo "==> PostgreSQL store: $TEST_DATABASE_URL"
 TEST_BACKEND=postgres cargo test -p course-service --test api
 # order-service's saga tests (a scripted course-service) with the orders in PostgreSQL.
 TEST_BACKEND=postgres cargo test -p order-service --test api
-# The end-to-end order, load and fault tests, both services on PostgreSQL (the other e2e tests run
+# The end-to-end order, load, fault and payment tests, both services on PostgreSQL (the other e2e tests run
 # service processes on the embedded store and were run above).
-TEST_BACKEND=postgres cargo test -p e2e-tests --test e2e -- orders:: load:: faults::
+TEST_BACKEND=postgres cargo test -p e2e-tests --test e2e -- orders:: load:: faults:: payments:: payments_crash::
 # Two replicas of each service on one database: the flash sale, a replica killed mid-sale, and a
 # schema newer than the binary.
 cargo test -p e2e-tests --features postgres --test replicas

@@ -2,11 +2,11 @@
 //! course and spread over many. Run with `cargo bench -p course-service --bench inventory`.
 
 use chrono::TimeDelta;
+use course_service::domain::{CourseId, ReservationId};
 use course_service::{
     clock::{Clock, ManualClock},
     domain::{CourseDetails, Currency, HoldRequest, NewCourse},
-    expiry,
-    inventory::Inventory,
+    store::embedded::{Inventory, sweep},
 };
 use criterion::{BenchmarkId, Criterion, criterion_group, criterion_main};
 use std::{
@@ -14,7 +14,6 @@ use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
-use uuid::Uuid;
 
 const TTL: i64 = 300;
 const MAX_SEATS: u64 = 1_000_000;
@@ -27,7 +26,7 @@ fn inventory() -> (Inventory, Arc<ManualClock>) {
     )
 }
 
-fn courses(inventory: &Inventory, count: u64, seats: u64) -> Vec<Uuid> {
+fn courses(inventory: &Inventory, count: u64, seats: u64) -> Vec<CourseId> {
     (0..count)
         .map(|_| {
             let details = CourseDetails {
@@ -49,26 +48,26 @@ fn courses(inventory: &Inventory, count: u64, seats: u64) -> Vec<Uuid> {
 }
 
 /// Places `n` holds spread round-robin over `courses`; returns their (course, reservation) ids.
-fn place(inventory: &Inventory, courses: &[Uuid], n: u64) -> Vec<(Uuid, Uuid)> {
+fn place(inventory: &Inventory, courses: &[CourseId], n: u64) -> Vec<(CourseId, ReservationId)> {
     (0..n)
         .map(|i| {
             let course = courses[(i % courses.len() as u64) as usize];
-            let id = Uuid::new_v4();
+            let id = ReservationId::from(uuid::Uuid::new_v4());
             let request = HoldRequest {
                 student: format!("s{i}").into(),
                 expected_price_cents: None,
             };
             inventory
                 .hold(course, id, &request)
-                .expect("held")
-                .unsynced();
+                .unsynced()
+                .expect("held");
             (course, id)
         })
         .collect()
 }
 
 /// Courses needed for `n` holds over at least `spread` courses.
-fn layout(inventory: &Inventory, n: u64, spread: u64) -> Vec<Uuid> {
+fn layout(inventory: &Inventory, n: u64, spread: u64) -> Vec<CourseId> {
     let count = spread.max(n.div_ceil(MAX_SEATS));
     courses(inventory, count, n.div_ceil(count) + 1)
 }
@@ -86,7 +85,7 @@ fn hold(c: &mut Criterion) {
                         .map(|i| {
                             (
                                 courses[(i % courses.len() as u64) as usize],
-                                Uuid::new_v4(),
+                                ReservationId::from(uuid::Uuid::new_v4()),
                                 HoldRequest {
                                     student: format!("s{i}").into(),
                                     expected_price_cents: None,
@@ -96,12 +95,7 @@ fn hold(c: &mut Criterion) {
                         .collect();
                     let started = Instant::now();
                     for (course, id, request) in &requests {
-                        black_box(
-                            inventory
-                                .hold(*course, *id, request)
-                                .ok()
-                                .map(|h| h.unsynced()),
-                        );
+                        black_box(inventory.hold(*course, *id, request).unsynced().ok());
                     }
                     started.elapsed()
                 });
@@ -123,7 +117,7 @@ fn confirm(c: &mut Criterion) {
                     let held = place(&inventory, &courses, iters);
                     let started = Instant::now();
                     for (course, id) in &held {
-                        black_box(inventory.confirm(*course, *id).ok().map(|h| h.unsynced()));
+                        black_box(inventory.confirm(*course, *id).unsynced().ok());
                     }
                     started.elapsed()
                 });
@@ -146,7 +140,7 @@ fn sweep(c: &mut Criterion) {
                     place(&inventory, &courses, iters);
                     clock.advance(TimeDelta::seconds(TTL));
                     let started = Instant::now();
-                    let report = expiry::sweep(&inventory, clock.now());
+                    let report = sweep::sweep(&inventory, clock.now());
                     let elapsed = started.elapsed();
                     assert_eq!(report.expired as u64, iters);
                     elapsed
@@ -158,7 +152,7 @@ fn sweep(c: &mut Criterion) {
     let courses = courses(&inventory, 1, MAX_SEATS);
     place(&inventory, &courses, MAX_SEATS);
     group.bench_function("nothing_due_with_1m_live_holds", |b| {
-        b.iter(|| black_box(expiry::sweep(&inventory, clock.now())));
+        b.iter(|| black_box(sweep::sweep(&inventory, clock.now())));
     });
     group.finish();
 }

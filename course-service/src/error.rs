@@ -3,8 +3,7 @@
 
 use crate::{
     domain::{BookError, TransitionError, ValidationError},
-    inventory::InventoryError,
-    store::StoreError,
+    store::{Refusal, StoreError},
 };
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 use service_kit::problem::problem_body;
@@ -15,7 +14,7 @@ pub enum ApiError {
     #[error(transparent)]
     Validation(#[from] ValidationError),
     #[error(transparent)]
-    Inventory(#[from] InventoryError),
+    Refused(#[from] Refusal),
     #[error("the change could not be stored; try again later")]
     Storage(String),
 }
@@ -23,15 +22,21 @@ pub enum ApiError {
 impl From<StoreError> for ApiError {
     fn from(e: StoreError) -> Self {
         match e {
-            StoreError::Refused(refusal) => ApiError::Inventory(refusal),
-            StoreError::Unavailable(why) => ApiError::Storage(why),
+            StoreError::Refused(refusal) => ApiError::Refused(refusal),
+            StoreError::Unavailable { reason, source } => {
+                let why = match source {
+                    Some(source) => format!("{reason}: {source}"),
+                    None => reason,
+                };
+                ApiError::Storage(why)
+            }
         }
     }
 }
 
 impl From<BookError> for ApiError {
     fn from(e: BookError) -> Self {
-        ApiError::Inventory(InventoryError::Book(e))
+        ApiError::Refused(Refusal::Book(e))
     }
 }
 
@@ -42,13 +47,11 @@ impl ApiError {
         match self {
             ApiError::Validation(_) => (S::BAD_REQUEST, ErrorCode::ValidationFailed),
             ApiError::Storage(_) => (S::SERVICE_UNAVAILABLE, ErrorCode::ServiceUnavailable),
-            ApiError::Inventory(InventoryError::HoldLimitReached { .. }) => {
+            ApiError::Refused(Refusal::HoldLimitReached { .. }) => {
                 (S::CONFLICT, ErrorCode::HoldLimitReached)
             }
-            ApiError::Inventory(InventoryError::CourseNotFound) => {
-                (S::NOT_FOUND, ErrorCode::CourseNotFound)
-            }
-            ApiError::Inventory(InventoryError::Book(book)) => match book {
+            ApiError::Refused(Refusal::CourseNotFound) => (S::NOT_FOUND, ErrorCode::CourseNotFound),
+            ApiError::Refused(Refusal::Book(book)) => match book {
                 B::SoldOut => (S::CONFLICT, ErrorCode::SoldOut),
                 B::PriceChanged { .. } => (S::CONFLICT, ErrorCode::PriceChanged),
                 B::AlreadyHolding => (S::CONFLICT, ErrorCode::AlreadyHolding),
@@ -81,9 +84,7 @@ impl ResponseError for ApiError {
         let (status, code) = self.status_and_code();
         let title = status.canonical_reason().unwrap_or("Error");
         let mut problem = Problem::new(status.as_u16(), title, code, self.to_string());
-        if let ApiError::Inventory(InventoryError::Book(BookError::PriceChanged { price_cents })) =
-            self
-        {
+        if let ApiError::Refused(Refusal::Book(BookError::PriceChanged { price_cents })) = self {
             problem.price_cents = Some(*price_cents);
         }
         problem_body(problem)

@@ -1,9 +1,6 @@
-//! Expiry of lapsed holds: one sweep built from pure steps, and the cron job that runs it.
-//!
-//! A sweep asks the inventory for the holds whose deadline has passed, a batch at a time, from an
-//! index ordered by deadline: its cost grows with the number of lapsed holds, not with the number
-//! of live ones, so a million holds that are not due cost one look at the index per sweep. Short
-//! lock holds keep requests for a course flowing while a storm of its holds expires.
+//! The cron job that expires lapsed holds: on each tick it asks the store to sweep
+//! ([`SeatStore::sweep`]); each backend sweeps in its own way, with a cost that grows with the
+//! number of lapsed holds, not of live ones.
 //!
 //! The sweep is only the prompt half of expiry: a lapsed hold is refused (and expired on the spot)
 //! by any request that touches it, so correctness never depends on when the job runs. Ticks that
@@ -11,8 +8,7 @@
 //! sweep: the embedded one on the blocking pool, away from the request workers; PostgreSQL in
 //! batches that replicas share (`FOR UPDATE SKIP LOCKED`).
 
-use crate::{inventory::Inventory, store::SeatStore};
-use chrono::{DateTime, Utc};
+use crate::store::SeatStore;
 use prometheus_client::metrics::{counter::Counter, histogram::Histogram};
 use std::{
     sync::{
@@ -22,29 +18,7 @@ use std::{
     time::Instant,
 };
 use tokio_cron_scheduler::{Job, JobScheduler, JobSchedulerError};
-
-/// Deadlines taken out of the index per step.
-pub const SWEEP_BATCH: usize = 4096;
-
-/// What one full sweep did.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct SweepReport {
-    pub due: usize,
-    pub expired: usize,
-}
-
-/// Expires every hold due at `now`.
-pub fn sweep(inventory: &Inventory, now: DateTime<Utc>) -> SweepReport {
-    let mut report = SweepReport::default();
-    loop {
-        let step = inventory.expire_due(now, SWEEP_BATCH);
-        report.due += step.due;
-        report.expired += step.expired;
-        if step.due == 0 {
-            return report;
-        }
-    }
-}
+use tracing::Instrument;
 
 /// A failure to set up the sweep job.
 #[derive(Debug, thiserror::Error)]
@@ -71,6 +45,23 @@ pub struct SweepStats {
     pub last_expired: AtomicU64,
     /// How long that sweep took, in microseconds.
     pub last_duration_us: AtomicU64,
+    /// Whether the latest sweep failed (readiness reports it).
+    pub last_failed: AtomicBool,
+    /// Whether the job is scheduled (false before it starts and after it stops).
+    pub scheduled: AtomicBool,
+}
+
+impl SweepStats {
+    /// The job's state for `/health/ready`: `ok`, `failed` (the latest sweep failed) or `stopped`.
+    pub fn health(&self) -> &'static str {
+        if !self.scheduled.load(Ordering::Acquire) {
+            "stopped"
+        } else if self.last_failed.load(Ordering::Acquire) {
+            "failed"
+        } else {
+            "ok"
+        }
+    }
 }
 
 impl Default for SweepStats {
@@ -80,6 +71,8 @@ impl Default for SweepStats {
             duration: service_kit::metrics::latency_histogram(),
             last_expired: AtomicU64::new(0),
             last_duration_us: AtomicU64::new(0),
+            last_failed: AtomicBool::new(false),
+            scheduled: AtomicBool::new(false),
         }
     }
 }
@@ -102,10 +95,12 @@ impl ExpiryJob {
         let running = Arc::new(AtomicBool::new(false));
         let stats = Arc::new(SweepStats::default());
         let job_stats = Arc::clone(&stats);
+        // Sweeps log under the span the job was started in (the launcher names its service there).
+        let span = tracing::Span::current();
         let job = Job::new_async(cron, move |_, _| {
             let store = Arc::clone(&store);
             let (running, stats) = (Arc::clone(&running), Arc::clone(&job_stats));
-            Box::pin(async move { run_once(store, running, stats).await })
+            Box::pin(run_once(store, running, stats).instrument(span.clone()))
         })
         .map_err(|source| SchedulerError::BadCron {
             expr: cron.to_owned(),
@@ -114,6 +109,7 @@ impl ExpiryJob {
         let scheduler = JobScheduler::new().await?;
         scheduler.add(job).await?;
         scheduler.start().await?;
+        stats.scheduled.store(true, Ordering::Release);
         Ok(ExpiryJob { scheduler, stats })
     }
 
@@ -123,6 +119,7 @@ impl ExpiryJob {
 
     /// Stops the scheduler; a sweep in progress finishes on its own.
     pub async fn stop(mut self) {
+        self.stats.scheduled.store(false, Ordering::Release);
         if let Err(e) = self.scheduler.shutdown().await {
             tracing::warn!(error = %e, "expiry scheduler did not shut down cleanly");
         }
@@ -139,6 +136,7 @@ async fn run_once(store: Arc<dyn SeatStore>, running: Arc<AtomicBool>, stats: Ar
     running.store(false, Ordering::Release);
     stats.sweeps.inc();
     stats.duration.observe(started.elapsed().as_secs_f64());
+    stats.last_failed.store(outcome.is_err(), Ordering::Release);
     if let Ok(report) = &outcome
         && report.expired > 0
     {
@@ -158,5 +156,22 @@ async fn run_once(store: Arc<dyn SeatStore>, running: Arc<AtomicBool>, stats: Ar
         ),
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "expiry sweep failed"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readiness_looks_at_the_job_rather_than_assuming_it_runs() {
+        let stats = SweepStats::default();
+        assert_eq!(stats.health(), "stopped", "not scheduled yet");
+        stats.scheduled.store(true, Ordering::Release);
+        assert_eq!(stats.health(), "ok");
+        stats.last_failed.store(true, Ordering::Release);
+        assert_eq!(stats.health(), "failed", "the latest sweep failed");
+        stats.last_failed.store(false, Ordering::Release);
+        assert_eq!(stats.health(), "ok", "a later sweep succeeded");
     }
 }

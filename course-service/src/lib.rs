@@ -1,24 +1,21 @@
 //! course-service: courses, their seats, and holds on those seats that expire.
 //!
-//! - [`domain`]: the pure rules (validation, the hold state machine, one course's ledger).
-//! - [`inventory`]: every course's ledger in memory, one lock per course; the only locking code.
-//! - [`expiry`]: the sweep of lapsed holds and its cron job; [`deadlines`]: the index it reads.
+//! - [`domain`]: the pure rules (validation, the hold state machine, one course's ledger); no
+//!   locks, no I/O; every backend calls these.
+//! - [`store`]: the storage port (trait, refusals, counts, `open`) and one folder per backend:
+//!   `store::embedded` (the in-memory ledgers, one lock per course, written through to the
+//!   embedded store) and `store::postgres`.
+//! - [`expiry`]: the cron job around the store's sweep.
 //! - [`metrics`]: what `/metrics` reports.
 //! - [`routes`]: the HTTP handlers; [`error`]: their one error type.
-//! - [`persistence`]: the durable records and loading them at start-up.
-//! - [`catalog`]: the ordered course list behind listing pages.
 //! - [`startup`]: assembling the application; [`config`]: its settings; [`clock`]: time.
 
-pub mod catalog;
 pub mod clock;
 pub mod config;
-pub mod deadlines;
 pub mod domain;
 pub mod error;
 pub mod expiry;
-pub mod inventory;
 pub mod metrics;
-pub mod persistence;
 pub mod routes;
 pub mod startup;
 pub mod store;

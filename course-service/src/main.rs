@@ -23,22 +23,13 @@ struct Cli {
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command.unwrap_or(cli::Command::Serve) {
-        cli::Command::Serve => cli::exit_code(serve(cli.config).await),
-        cli::Command::Token(args) => {
-            cli::exit_code(cli::print_token(cli.config.auth_jwt_secret.as_ref(), &args))
-        }
-        cli::Command::Healthcheck => cli::healthcheck(cli.config.port).await,
-    }
+    let Cli { command, config } = Cli::parse();
+    let (secret, port) = (config.auth_jwt_secret.clone(), config.port);
+    cli::dispatch(command, secret.as_ref(), port, || serve(config)).await
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let _telemetry = service_kit::telemetry::init(
-        config.log_format,
-        "course-service",
-        config.otlp_endpoint.as_deref(),
-    )?;
+    let _telemetry = config.telemetry.init("course-service")?;
     let app = Application::build(&config, Arc::new(SystemClock)).await?;
     tracing::info!(
         address = %format!("http://{}:{}", config.host, app.port()),

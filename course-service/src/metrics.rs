@@ -1,8 +1,13 @@
 //! course-service's metrics: HTTP requests (by route and status), the seat totals across courses
 //! (computed when scraped; per-course series would be too many), reservation transitions, the
-//! expiry backlog and sweeps, served at `/metrics`.
+//! expiry backlog and sweeps, served at `/metrics`. The store counts in plain numbers; this module
+//! alone turns them into Prometheus metrics.
 
-use crate::{expiry::SweepStats, store::SeatStore};
+use crate::{
+    expiry::SweepStats,
+    store::{SeatStore, Transitions},
+};
+use parking_lot::Mutex;
 use prometheus_client::{
     metrics::{counter::Counter, gauge::Gauge},
     registry::Registry,
@@ -10,23 +15,31 @@ use prometheus_client::{
 use service_kit::metrics::{HttpMetrics, MetricsEndpoint};
 use std::sync::Arc;
 
-/// Reservations entering each status, counted by the inventory.
+/// Reservations entering each status, as Prometheus counters fed from the store's plain counts.
 #[derive(Debug, Clone, Default)]
-pub struct TransitionCounters {
-    pub held: Counter,
-    pub confirmed: Counter,
-    pub cancelled: Counter,
-    pub expired: Counter,
-    pub released: Counter,
+struct TransitionCounters {
+    held: Counter,
+    confirmed: Counter,
+    cancelled: Counter,
+    expired: Counter,
+    released: Counter,
+    /// The counts already added, so each scrape adds only what happened since.
+    seen: Arc<Mutex<Transitions>>,
 }
 
 impl TransitionCounters {
-    pub fn add(&self, events: crate::domain::book::BookEvents) {
-        self.held.inc_by(events.held);
-        self.confirmed.inc_by(events.confirmed);
-        self.cancelled.inc_by(events.cancelled);
-        self.expired.inc_by(events.expired);
-        self.released.inc_by(events.released);
+    fn catch_up(&self, now: Transitions) {
+        let mut seen = self.seen.lock();
+        for (counter, now, seen) in [
+            (&self.held, now.held, seen.held),
+            (&self.confirmed, now.confirmed, seen.confirmed),
+            (&self.cancelled, now.cancelled, seen.cancelled),
+            (&self.expired, now.expired, seen.expired),
+            (&self.released, now.released, seen.released),
+        ] {
+            counter.inc_by(now.saturating_sub(seen));
+        }
+        *seen = now;
     }
 }
 
@@ -37,7 +50,8 @@ pub fn endpoint(
 ) -> (MetricsEndpoint, HttpMetrics) {
     let mut registry = Registry::with_prefix("course");
     let http = HttpMetrics::register(&mut registry);
-    let t = store.transitions();
+    let t = TransitionCounters::default();
+    let transitions = t.clone();
     registry.register("holds_created", "Holds placed", t.held);
     registry.register(
         "holds_confirmed",
@@ -79,6 +93,7 @@ pub fn endpoint(
     let gauges = Arc::new(gauges);
     let refresh = move || {
         let (store, gauges) = (Arc::clone(&store), Arc::clone(&gauges));
+        transitions.catch_up(store.transitions());
         async move {
             let totals = match store.totals().await {
                 Ok(totals) => totals,

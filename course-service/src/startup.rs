@@ -5,18 +5,12 @@
 use crate::{
     clock::Clock,
     config::Config,
-    expiry::{self, ExpiryJob},
-    inventory::Inventory,
-    persistence, routes,
-    store::{SeatStore, postgres::PgStore},
+    expiry::ExpiryJob,
+    routes,
+    store::{self, Inspect, SeatStore},
 };
-use anyhow::Context;
-use service_kit::journal::{StorageMode, Store};
-
-/// The store's directory under DATA_DIR.
-pub const STORE_DIR: &str = "course-service";
 use actix_web::{dev::Server, web};
-use service_kit::{TokenKeys, server};
+use service_kit::server;
 use std::sync::Arc;
 
 /// A built, not yet running, course-service.
@@ -24,8 +18,7 @@ pub struct Application {
     port: u16,
     server: Server,
     store: Arc<dyn SeatStore>,
-    /// The in-memory inventory behind the embedded store (`None` with PostgreSQL).
-    inventory: Option<Inventory>,
+    inspect: Arc<dyn Inspect>,
     expiry: ExpiryJob,
 }
 
@@ -39,34 +32,16 @@ impl std::fmt::Debug for Application {
 
 impl Application {
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let secret = config
-            .auth_jwt_secret
-            .as_ref()
-            .map(|s| s.expose())
-            .unwrap_or_default();
-        let keys = web::Data::new(TokenKeys::from_secret(secret)?);
-        let ttl = chrono::TimeDelta::seconds(config.reservation_ttl_secs as i64);
-        let (store, inventory): (Arc<dyn SeatStore>, _) = match config.database.settings() {
-            Some(settings) => {
-                let store =
-                    PgStore::connect(&settings, clock, ttl, config.max_holds_per_student).await?;
-                tracing::info!(
-                    database = %service_kit::postgres::redacted(&settings.url),
-                    max_connections = settings.max_connections,
-                    "state in PostgreSQL"
-                );
-                (Arc::new(store), None)
-            }
-            None => {
-                let inventory = open_inventory(config, clock, ttl).await?;
-                (Arc::new(inventory.clone()), Some(inventory))
-            }
-        };
+        let keys = web::Data::new(service_kit::secrets::token_keys(
+            config.auth_jwt_secret.as_ref(),
+        )?);
+        let store::Opened { store, inspect } = store::open(config, clock).await?;
         let expiry = ExpiryJob::start(Arc::clone(&store), &config.expiry_sweep_cron).await?;
         let (listener, port) = server::bind(&config.host, config.port)?;
         let data: web::Data<dyn SeatStore> = web::Data::from(Arc::clone(&store));
         let (metrics, http_metrics) = crate::metrics::endpoint(Arc::clone(&store), expiry.stats());
         let metrics = web::Data::new(metrics);
+        let sweeps = web::Data::from(expiry.stats());
         let server = server::serve(
             listener,
             &config.server_options(),
@@ -74,7 +49,8 @@ impl Application {
             move |cfg| {
                 cfg.app_data(keys.clone())
                     .app_data(data.clone())
-                    .app_data(metrics.clone());
+                    .app_data(metrics.clone())
+                    .app_data(sweeps.clone());
                 routes::configure(cfg);
             },
         )?;
@@ -82,7 +58,7 @@ impl Application {
             port,
             server,
             store,
-            inventory,
+            inspect,
             expiry,
         })
     }
@@ -96,10 +72,9 @@ impl Application {
         Arc::clone(&self.store)
     }
 
-    /// The in-memory inventory behind the embedded store, for benchmarks that look inside it;
-    /// `None` with PostgreSQL.
-    pub fn inventory(&self) -> Option<Inventory> {
-        self.inventory.clone()
+    /// The same store, for tests and checks that look inside it.
+    pub fn inspect(&self) -> Arc<dyn Inspect> {
+        Arc::clone(&self.inspect)
     }
 
     /// What the expiry job has done so far.
@@ -117,47 +92,9 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.expiry.stop().await;
-        if let Err(e) = self.store.flush().await {
+        if let Err(e) = self.store.close().await {
             tracing::error!(error = %e, "could not flush the store at shutdown");
         }
         result
     }
-}
-
-/// The inventory, in memory or restored from the embedded store. A store that cannot be opened or
-/// read stops the service: it never starts empty over existing data.
-async fn open_inventory(
-    config: &Config,
-    clock: Arc<dyn Clock>,
-    ttl: chrono::TimeDelta,
-) -> anyhow::Result<Inventory> {
-    if config.storage == StorageMode::Memory {
-        tracing::warn!("STORAGE=memory: courses and holds are lost when the service stops");
-        return Ok(Inventory::restore(
-            clock,
-            ttl,
-            config.max_holds_per_student,
-            Vec::new(),
-            None,
-        ));
-    }
-    let store = Store::open(&config.data_dir, STORE_DIR).context("refusing to start")?;
-    let path = std::path::absolute(store.path()).unwrap_or_else(|_| store.path().to_owned());
-    let books = persistence::load(&store)
-        .with_context(|| format!("refusing to start: cannot load {}", path.display()))?;
-    let courses = books.len();
-    let inventory = Inventory::restore(
-        clock,
-        ttl,
-        config.max_holds_per_student,
-        books,
-        Some(store.into_journal()),
-    );
-    let lapsed = expiry::sweep(&inventory, inventory.now());
-    inventory
-        .flush()
-        .await
-        .context("cannot record holds that lapsed while the service was down")?;
-    tracing::info!(store = %path.display(), courses, expired_while_down = lapsed.expired, "state loaded");
-    Ok(inventory)
 }

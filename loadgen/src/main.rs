@@ -41,6 +41,8 @@ struct Cli {
 enum Scenario {
     /// One course with S seats, N students ordering at once.
     FlashSale(scenarios::flash_sale::Args),
+    /// Sustained paid orders: order, pay at a Stripe sandbox, webhook, confirmed.
+    Checkout(scenarios::checkout::Args),
     /// Sustained end-to-end orders at concurrency C for T seconds.
     Orders(scenarios::orders::Args),
     /// Raw hold + confirm on course-service, one hot course or many.
@@ -69,6 +71,7 @@ fn main() -> ExitCode {
         match cli.scenario {
             Scenario::FlashSale(args) => scenarios::flash_sale::run(args).await,
             Scenario::Orders(args) => scenarios::orders::run(args).await,
+            Scenario::Checkout(args) => scenarios::checkout::run(args).await,
             Scenario::Reserve(args) => scenarios::reserve::run(args).await,
             Scenario::ExpiryStorm(args) => scenarios::expiry_storm::run(args).await,
         }

@@ -2,10 +2,14 @@
 
 use crate::{
     procstat::Usage,
-    stats::{OpReport, print_table},
+    stats::{OpReport, write_table},
 };
 use serde::Serialize;
 use std::path::Path;
+
+/// The suffix of the figures that hold a service's CPU time per request (in the JSON; printed as
+/// a column of the services' table).
+const CPU_PER_REQUEST: &str = "_cpu_us_per_request";
 
 /// A correctness check made after the load (oversell, invariant, ...).
 #[derive(Debug, Clone, Serialize)]
@@ -53,7 +57,7 @@ impl RunReport {
         for u in &self.services {
             let us = u.cpu_percent / 100.0 * 1_000_000.0 / rate;
             self.figures.insert(
-                format!("{}_cpu_us_per_request", u.name),
+                format!("{}{CPU_PER_REQUEST}", u.name),
                 serde_json::json!((us * 10.0).round() / 10.0),
             );
         }
@@ -64,30 +68,130 @@ impl RunReport {
     }
 
     pub fn print(&self) {
-        println!("\n{}  ({:.2} s)", self.scenario, self.elapsed_secs);
-        println!("reproduce: {}", self.command);
-        print_table(&self.ops);
-        for (k, v) in &self.figures {
-            println!("{k}: {v}");
-        }
-        for u in &self.services {
-            println!(
-                "{}: cpu {:.0}%  rss {:.1} MiB  peak rss {:.1} MiB",
-                u.name, u.cpu_percent, u.rss_mib, u.peak_rss_mib
+        print!("{}", self.render());
+    }
+
+    /// The report for people: the operations, then the services (CPU and memory), the other
+    /// figures and the checks, each as an aligned table.
+    pub fn render(&self) -> String {
+        use std::fmt::Write;
+        let mut out = String::new();
+        let _ = writeln!(out, "\n{}  ({:.2} s)", self.scenario, self.elapsed_secs);
+        let _ = writeln!(out, "reproduce: {}", self.command);
+        write_table(&mut out, &self.ops);
+        if !self.services.is_empty() {
+            let _ = writeln!(
+                out,
+                "\n{:<16} {:>6} {:>12} {:>9} {:>13}",
+                "service", "cpu %", "cpu us/req", "rss MiB", "peak rss MiB"
             );
+            for u in &self.services {
+                let per_request = self
+                    .figures
+                    .get(&format!("{}{CPU_PER_REQUEST}", u.name))
+                    .and_then(serde_json::Value::as_f64)
+                    .map_or("-".to_owned(), |us| format!("{us:.1}"));
+                let _ = writeln!(
+                    out,
+                    "{:<16} {:>6.0} {:>12} {:>9.1} {:>13.1}",
+                    u.name, u.cpu_percent, per_request, u.rss_mib, u.peak_rss_mib
+                );
+            }
+        }
+        let figures: Vec<_> = self
+            .figures
+            .iter()
+            .filter(|(k, _)| !k.ends_with(CPU_PER_REQUEST))
+            .collect();
+        if !figures.is_empty() {
+            let width = figures.iter().map(|(k, _)| k.len()).max().unwrap_or(0);
+            let _ = writeln!(out, "\n{:<width$}  value", "figure");
+            for (k, v) in figures {
+                let _ = writeln!(out, "{k:<width$}  {v}");
+            }
+        }
+        if !self.checks.is_empty() {
+            let _ = writeln!(out);
         }
         for c in &self.checks {
-            println!(
+            let _ = writeln!(
+                out,
                 "check {:<28} {}  {}",
                 c.name,
                 if c.passed { "PASS" } else { "FAIL" },
                 c.detail
             );
         }
+        out
     }
 
     pub fn write_json(&self, path: &Path) -> anyhow::Result<()> {
         std::fs::write(path, serde_json::to_vec_pretty(self)?)?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn report() -> RunReport {
+        let mut report = RunReport {
+            scenario: "orders".into(),
+            command: "loadgen orders".into(),
+            parameters: serde_json::json!({}),
+            elapsed_secs: 10.0,
+            ops: vec![OpReport {
+                op: "order".into(),
+                requests: 1000,
+                ok: 1000,
+                rate_per_sec: 100.0,
+                ok_rate_per_sec: 100.0,
+                p50_ms: 1.0,
+                p90_ms: 2.0,
+                p99_ms: 3.0,
+                p999_ms: 4.0,
+                max_ms: 5.0,
+                errors: Default::default(),
+            }],
+            services: vec![Usage {
+                name: "order-service".into(),
+                pid: 1,
+                cpu_percent: 50.0,
+                rss_mib: 20.0,
+                peak_rss_mib: 25.0,
+            }],
+            figures: serde_json::Map::new(),
+            checks: vec![Check::new("seat invariant", true, "ok")],
+        };
+        report
+            .figures
+            .insert("time_to_sell_out_ms".into(), serde_json::json!(12.5));
+        report.annotate();
+        report
+    }
+
+    #[test]
+    fn every_latency_column_says_ms_and_cpu_is_a_column_of_the_services_table() {
+        let text = report().render();
+        assert!(text.contains("p99.9 ms"), "{text}");
+        let services = text
+            .lines()
+            .skip_while(|l| !l.starts_with("service "))
+            .take(2)
+            .collect::<Vec<_>>();
+        assert!(services[0].contains("cpu us/req"), "{text}");
+        assert!(
+            services[1].starts_with("order-service") && services[1].contains("5000.0"),
+            "{text}"
+        );
+        assert!(!text.contains("_cpu_us_per_request"), "{text}");
+        assert!(
+            !text
+                .lines()
+                .any(|l| l.contains(": ") && !l.starts_with("reproduce")),
+            "{text}"
+        );
+        assert!(text.contains("time_to_sell_out_ms  12.5"), "{text}");
     }
 }

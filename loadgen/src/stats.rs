@@ -92,10 +92,13 @@ pub fn report(stats: &Stats, elapsed: Duration) -> Vec<OpReport> {
         .collect()
 }
 
-pub fn print_table(ops: &[OpReport]) {
-    println!(
-        "{:<10} {:>9} {:>10} {:>8} {:>8} {:>8} {:>8} {:>8}  errors",
-        "op", "requests", "ok/s", "p50 ms", "p90 ms", "p99 ms", "p99.9", "max ms"
+/// The table of operations, every latency column in milliseconds.
+pub fn write_table(out: &mut String, ops: &[OpReport]) {
+    use std::fmt::Write;
+    let _ = writeln!(
+        out,
+        "{:<10} {:>9} {:>10} {:>8} {:>8} {:>8} {:>9} {:>8}  errors",
+        "op", "requests", "ok/s", "p50 ms", "p90 ms", "p99 ms", "p99.9 ms", "max ms"
     );
     for r in ops {
         let errors = if r.errors.is_empty() {
@@ -107,8 +110,9 @@ pub fn print_table(ops: &[OpReport]) {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        println!(
-            "{:<10} {:>9} {:>10.0} {:>8.3} {:>8.3} {:>8.3} {:>8.3} {:>8.3}  {errors}",
+        let _ = writeln!(
+            out,
+            "{:<10} {:>9} {:>10.0} {:>8.3} {:>8.3} {:>8.3} {:>9.3} {:>8.3}  {errors}",
             r.op, r.requests, r.ok_rate_per_sec, r.p50_ms, r.p90_ms, r.p99_ms, r.p999_ms, r.max_ms
         );
     }

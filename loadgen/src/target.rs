@@ -2,7 +2,8 @@
 //! as child processes on free loopback ports (the default), so their CPU and memory can be
 //! measured apart from the generator's own. Started here, the services keep their state in memory,
 //! in a fresh embedded store, or in a fresh schema of a PostgreSQL database, where several
-//! replicas of each may share it.
+//! replicas of each may share it. For checkouts, a Stripe sandbox (the `stripe-sandbox` binary)
+//! is started too, and order-service collects payments through it.
 
 use crate::client::{Conn, bearer};
 use anyhow::{Context, bail};
@@ -68,6 +69,8 @@ pub struct Target {
     pub course: SocketAddr,
     /// The first order-service replica, when order-service runs.
     pub order: Option<SocketAddr>,
+    /// The Stripe sandbox order-service collects payments through, when it does.
+    pub sandbox: Option<SocketAddr>,
     /// Every course-service replica, to spread load over.
     pub courses: Vec<SocketAddr>,
     /// Every order-service replica, to spread load over.
@@ -82,6 +85,24 @@ pub struct Target {
 impl Target {
     /// Resolves or starts the services; `with_orders` also brings up order-service.
     pub async fn prepare(args: &TargetArgs, with_orders: bool) -> anyhow::Result<Target> {
+        Target::prepare_with(args, with_orders, false).await
+    }
+
+    /// Starts course-service, a Stripe sandbox and order-service collecting payments through it
+    /// (`PAYMENT_PROVIDER=stripe`), the sandbox sending its webhooks to every order-service
+    /// replica. Services only: running ones cannot be pointed at a sandbox from here.
+    pub async fn prepare_checkout(args: &TargetArgs) -> anyhow::Result<Target> {
+        if args.course_url.is_some() || args.order_url.is_some() {
+            bail!("checkouts need services started here (no --course-url / --order-url)");
+        }
+        Target::prepare_with(args, true, true).await
+    }
+
+    async fn prepare_with(
+        args: &TargetArgs,
+        with_orders: bool,
+        payments: bool,
+    ) -> anyhow::Result<Target> {
         let secret = match (&args.secret, &args.course_url) {
             (Some(s), _) => s.clone(),
             (None, None) => format!(
@@ -99,6 +120,7 @@ impl Target {
         let mut target = Target {
             course: addr("127.0.0.1:1")?,
             order: None,
+            sandbox: None,
             courses: vec![],
             orders: vec![],
             keys,
@@ -129,7 +151,7 @@ impl Target {
                 for replica in 1..=args.replicas {
                     let name = replica_name("course-service", replica, args.replicas);
                     let address = target
-                        .spawn("course-service", &name, &secret, &env, &[])
+                        .spawn("course-service", &name, &secret, &env, &[], free_port()?)
                         .await?;
                     target.courses.push(address);
                 }
@@ -145,12 +167,20 @@ impl Target {
                     target.orders.push(addr(url)?);
                 }
                 None => {
-                    for (replica, course) in (1..=args.replicas).zip(target.courses.clone()) {
+                    let ports = (0..args.replicas)
+                        .map(|_| free_port())
+                        .collect::<anyhow::Result<Vec<u16>>>()?;
+                    let mut more = Vec::new();
+                    if payments {
+                        more = target.spawn_sandbox(&ports).await?;
+                    }
+                    let replicas = (1..=args.replicas).zip(target.courses.clone()).zip(ports);
+                    for ((replica, course), port) in replicas {
                         let name = replica_name("order-service", replica, args.replicas);
-                        let course =
-                            [("COURSE_SERVICE_URL".to_owned(), format!("http://{course}"))];
+                        let mut extra = more.clone();
+                        extra.push(("COURSE_SERVICE_URL".to_owned(), format!("http://{course}")));
                         let address = target
-                            .spawn("order-service", &name, &secret, &env, &course)
+                            .spawn("order-service", &name, &secret, &env, &extra, port)
                             .await?;
                         target.orders.push(address);
                     }
@@ -171,6 +201,54 @@ impl Target {
             .collect()
     }
 
+    /// Starts the sandbox, delivering webhooks to order-service on each of `order_ports`, and
+    /// returns the environment that points order-service at it.
+    async fn spawn_sandbox(
+        &mut self,
+        order_ports: &[u16],
+    ) -> anyhow::Result<Vec<(String, String)>> {
+        let binary = sibling_binary("stripe-sandbox")?;
+        let port = free_port()?;
+        let hooks: Vec<String> = order_ports
+            .iter()
+            .map(|p| format!("http://127.0.0.1:{p}/api/payments/stripe/webhook"))
+            .collect();
+        let child = Command::new(&binary)
+            .args([
+                "--port",
+                &port.to_string(),
+                "--webhook-retry-base-ms",
+                "200",
+            ])
+            .args(["--webhook-url", &hooks.join(",")])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("cannot start {}", binary.display()))?;
+        self.processes
+            .push(("stripe-sandbox".to_owned(), child.id()));
+        self.children.push(child);
+        let address = addr(&format!("127.0.0.1:{port}"))?;
+        wait_answers(address, "/_sandbox/webhooks", "stripe-sandbox").await?;
+        self.sandbox = Some(address);
+        Ok([
+            ("PAYMENT_PROVIDER", "stripe".to_owned()),
+            ("STRIPE_API_BASE", format!("http://{address}")),
+            (
+                "STRIPE_SECRET_KEY",
+                stripe_sandbox::DEFAULT_API_KEY.to_owned(),
+            ),
+            (
+                "STRIPE_WEBHOOK_SECRET",
+                stripe_sandbox::DEFAULT_WEBHOOK_SECRET.to_owned(),
+            ),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_owned(), v))
+        .collect())
+    }
+
     async fn spawn(
         &mut self,
         binary: &str,
@@ -178,9 +256,9 @@ impl Target {
         secret: &str,
         extra: &[(String, String)],
         more: &[(String, String)],
+        port: u16,
     ) -> anyhow::Result<SocketAddr> {
         let binary = sibling_binary(binary)?;
-        let port = TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
         let mut command = Command::new(&binary);
         command
             .env("HOST", "127.0.0.1")
@@ -198,7 +276,7 @@ impl Target {
         self.processes.push((name.to_owned(), child.id()));
         self.children.push(child);
         let address = addr(&format!("127.0.0.1:{port}"))?;
-        wait_ready(address, name).await?;
+        wait_answers(address, "/health/live", name).await?;
         Ok(address)
     }
 }
@@ -230,7 +308,7 @@ async fn fresh_database(base: &str) -> anyhow::Result<String> {
     let pool = sqlx::PgPool::connect(base).await.with_context(|| {
         format!(
             "cannot connect to {}",
-            service_kit::postgres::redacted(base)
+            storage_kit::postgres::redacted(base)
         )
     })?;
     let old: Vec<String> = sqlx::query_scalar(
@@ -245,7 +323,7 @@ async fn fresh_database(base: &str) -> anyhow::Result<String> {
             .await?;
     }
     pool.close().await;
-    service_kit::postgres::fresh_schema(base, SCHEMA_PREFIX).await
+    storage_kit::postgres::fresh_schema(base, SCHEMA_PREFIX).await
 }
 
 fn sibling_binary(name: &str) -> anyhow::Result<PathBuf> {
@@ -263,20 +341,24 @@ fn sibling_binary(name: &str) -> anyhow::Result<PathBuf> {
     Ok(path)
 }
 
-async fn wait_ready(address: SocketAddr, name: &str) -> anyhow::Result<()> {
+/// A loopback port free at the moment.
+fn free_port() -> anyhow::Result<u16> {
+    Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
+}
+
+/// Waits (at most 20 s) until `path` on `address` answers 200.
+async fn wait_answers(address: SocketAddr, path: &str, name: &str) -> anyhow::Result<()> {
     let deadline = Instant::now() + Duration::from_secs(20);
     while Instant::now() < deadline {
         if let Ok(mut conn) = Conn::open(address).await
-            && let Ok(answer) = conn
-                .send(Method::GET, "/health/live", &bearer(""), None)
-                .await
+            && let Ok(answer) = conn.send(Method::GET, path, &bearer(""), None).await
             && answer.status == 200
         {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    bail!("{name} did not become live on {address} within 20 s")
+    bail!("{name} did not answer {path} on {address} within 20 s")
 }
 
 /// `http://host:port` or `host:port` as a socket address.

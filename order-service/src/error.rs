@@ -1,7 +1,8 @@
 //! `ApiError`: every way an order-service request can fail, and its one mapping to an HTTP status
-//! and a stable problem+json `code`.
+//! and a stable problem+json `code`. Domain outcomes (an order's [`Failure`]) get their status
+//! here and nowhere else.
 
-use crate::workflow::CancelError;
+use crate::domain::{Failure, order::InvalidOrder};
 use actix_web::{HttpResponse, ResponseError, http::StatusCode};
 use service_kit::problem::problem_body;
 use shared_types::{ErrorCode, Problem};
@@ -27,23 +28,21 @@ pub enum ApiError {
     RequestInProgress,
     #[error("the change could not be stored; try again later")]
     Storage,
-    /// The order failed for a reason course-service gave.
-    #[error("the order failed: {code}")]
+    /// A webhook delivery whose `Stripe-Signature` is missing, wrong or too old.
+    #[error("{0}")]
+    InvalidSignature(String),
+    /// A route of a feature this configuration leaves off.
+    #[error("not found")]
+    NotEnabled,
+    /// A webhook body that is not an event.
+    #[error("{0}")]
+    InvalidEvent(String),
+    /// The order failed; `price_cents` is the current price a `price_changed` refusal quoted.
+    #[error("the order failed: {}", failure.as_str())]
     OrderFailed {
-        code: ErrorCode,
-        status: u16,
+        failure: Failure,
         price_cents: Option<i64>,
     },
-}
-
-impl From<CancelError> for ApiError {
-    fn from(e: CancelError) -> Self {
-        match e {
-            CancelError::NotFound => ApiError::OrderNotFound,
-            CancelError::NotCancellable => ApiError::NotCancellable,
-            CancelError::Unavailable => ApiError::CourseServiceUnavailable,
-        }
-    }
 }
 
 impl ApiError {
@@ -62,9 +61,10 @@ impl ApiError {
             }
             ApiError::RequestInProgress => (S::CONFLICT, ErrorCode::RequestInProgress),
             ApiError::Storage => (S::SERVICE_UNAVAILABLE, ErrorCode::ServiceUnavailable),
-            ApiError::OrderFailed { code, status, .. } => {
-                (StatusCode::from_u16(*status).unwrap_or(S::CONFLICT), *code)
-            }
+            ApiError::InvalidSignature(_) => (S::BAD_REQUEST, ErrorCode::InvalidSignature),
+            ApiError::NotEnabled => (S::NOT_FOUND, ErrorCode::NotFound),
+            ApiError::InvalidEvent(_) => (S::BAD_REQUEST, ErrorCode::ValidationFailed),
+            ApiError::OrderFailed { failure, .. } => (failure_status(*failure), failure.code()),
         }
     }
 
@@ -86,22 +86,50 @@ impl ApiError {
 
     fn detail(&self) -> String {
         match self {
-            ApiError::OrderFailed { code, .. } => match code {
-                ErrorCode::SoldOut => "no seats left in this course".into(),
-                ErrorCode::CourseNotFound => "no such course".into(),
-                ErrorCode::PriceChanged => {
+            ApiError::OrderFailed { failure, .. } => match failure {
+                Failure::SoldOut => "no seats left in this course".into(),
+                Failure::CourseNotFound => "no such course".into(),
+                Failure::PriceChanged => {
                     "the course price changed; review it and order again".into()
                 }
-                ErrorCode::AlreadyEnrolled => {
+                Failure::AlreadyEnrolled => {
                     "this student already holds or bought a seat of this course".into()
                 }
-                ErrorCode::CourseServiceUnavailable => {
+                Failure::CourseServiceUnavailable => {
                     "course-service is unavailable; try again shortly".into()
                 }
-                other => format!("the order failed: {other}"),
+                Failure::PaymentProviderUnavailable => {
+                    "no checkout could be opened with the payment provider; nothing is held, \
+                     try again shortly"
+                        .into()
+                }
+                other => format!("the order failed: {}", other.as_str()),
             },
             other => other.to_string(),
         }
+    }
+}
+
+impl From<InvalidOrder> for ApiError {
+    fn from(e: InvalidOrder) -> Self {
+        ApiError::Validation(e.0)
+    }
+}
+
+/// The status a failed order answers with.
+fn failure_status(failure: Failure) -> StatusCode {
+    match failure {
+        Failure::CourseNotFound => StatusCode::NOT_FOUND,
+        Failure::CourseServiceUnavailable | Failure::PaymentProviderUnavailable => {
+            StatusCode::SERVICE_UNAVAILABLE
+        }
+        Failure::SoldOut
+        | Failure::PaymentNotCompleted
+        | Failure::PriceChanged
+        | Failure::HoldLimitReached
+        | Failure::AlreadyEnrolled
+        | Failure::ReservationExpired
+        | Failure::ReservationCancelled => StatusCode::CONFLICT,
     }
 }
 
@@ -119,5 +147,70 @@ impl ResponseError for ApiError {
             );
         }
         response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failed_orders_answer_with_the_status_of_their_failure() {
+        let status = |failure| {
+            ApiError::OrderFailed {
+                failure,
+                price_cents: None,
+            }
+            .status_and_code()
+        };
+        assert_eq!(
+            status(Failure::SoldOut),
+            (StatusCode::CONFLICT, ErrorCode::SoldOut)
+        );
+        assert_eq!(
+            status(Failure::CourseNotFound),
+            (StatusCode::NOT_FOUND, ErrorCode::CourseNotFound)
+        );
+        assert_eq!(
+            status(Failure::CourseServiceUnavailable),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::CourseServiceUnavailable
+            )
+        );
+        assert_eq!(
+            status(Failure::ReservationExpired),
+            (StatusCode::CONFLICT, ErrorCode::ReservationExpired)
+        );
+        let quoted = ApiError::OrderFailed {
+            failure: Failure::PriceChanged,
+            price_cents: Some(900),
+        }
+        .problem();
+        assert_eq!((quoted.status, quoted.price_cents), (409, Some(900)));
+        assert_eq!(
+            ApiError::OrderFailed {
+                failure: Failure::CourseServiceUnavailable,
+                price_cents: None
+            }
+            .retry_after_secs(),
+            Some(RETRY_AFTER_SECS)
+        );
+        let provider = ApiError::OrderFailed {
+            failure: Failure::PaymentProviderUnavailable,
+            price_cents: None,
+        };
+        assert_eq!(
+            provider.status_and_code(),
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                ErrorCode::PaymentProviderUnavailable
+            )
+        );
+        assert_eq!(provider.retry_after_secs(), Some(RETRY_AFTER_SECS));
+        assert_eq!(
+            ApiError::InvalidSignature("no match".into()).status_and_code(),
+            (StatusCode::BAD_REQUEST, ErrorCode::InvalidSignature)
+        );
     }
 }

@@ -2,9 +2,9 @@
 //! `healthcheck` probes a running instance (for container health checks without curl).
 
 use clap::Parser;
-use order_service::{Application, Config};
+use order_service::{Application, Config, clock::SystemClock};
 use service_kit::cli;
-use std::process::ExitCode;
+use std::{process::ExitCode, sync::Arc};
 
 /// mimalloc: markedly cheaper than the system allocator for the many short-lived allocations of
 /// request handling across worker threads.
@@ -23,23 +23,14 @@ struct Cli {
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    match cli.command.unwrap_or(cli::Command::Serve) {
-        cli::Command::Serve => cli::exit_code(serve(cli.config).await),
-        cli::Command::Token(args) => {
-            cli::exit_code(cli::print_token(cli.config.auth_jwt_secret.as_ref(), &args))
-        }
-        cli::Command::Healthcheck => cli::healthcheck(cli.config.port).await,
-    }
+    let Cli { command, config } = Cli::parse();
+    let (secret, port) = (config.auth_jwt_secret.clone(), config.port);
+    cli::dispatch(command, secret.as_ref(), port, || serve(config)).await
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let _telemetry = service_kit::telemetry::init(
-        config.log_format,
-        "order-service",
-        config.otlp_endpoint.as_deref(),
-    )?;
-    let app = Application::build(&config).await?;
+    let _telemetry = config.telemetry.init("order-service")?;
+    let app = Application::build(&config, Arc::new(SystemClock)).await?;
     tracing::info!(
         address = %format!("http://{}:{}", config.host, app.port()),
         course_service_url = %config.course_service_url,

@@ -1,26 +1,25 @@
-//! Builds the order-service application: the course-service client, the store, the workflow and
-//! its reconciler, then the server on a bound listener (port 0 works). Reads no environment and
-//! sets no globals.
+//! Builds the order-service application: the course-service client, the repository, the workflow
+//! and its reconciler, then the server on a bound listener (port 0 works). Every piece of state is
+//! created once, here, and handed to the routes as application data of its own (the repository,
+//! the key store, the course client, the workflow). Reads no environment and sets no globals.
 
 use crate::{
+    clock::Clock,
     config::Config,
-    course_client::{CourseClient, HttpCourseClient, HttpCourseClientConfig},
-    orders::OrderStore,
-    reconciler,
-    repo::{OrderRepo, postgres::PgRepo},
-    routes,
-    workflow::Workflow,
+    course_client::{CallMetrics, CourseClient, HttpCourseClient, HttpCourseClientConfig},
+    idempotency::KeyStore,
+    payment_client::{
+        PaymentClient,
+        stripe::{StripeCallMetrics, StripeClient, StripeClientConfig},
+    },
+    reconciler::Reconciler,
+    repo::{self, Backend, OrderRepo, testing::Inspect},
+    routes::{self, payments::Webhook},
+    workflow::{Payments, Workflow},
 };
 use actix_web::{dev::Server, web};
 use anyhow::Context;
-use service_kit::{
-    TokenKeys,
-    journal::{StorageMode, Store},
-    server,
-};
-
-/// The store's directory under DATA_DIR.
-pub const STORE_DIR: &str = "order-service";
+use service_kit::{TokenKeys, server};
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 
@@ -28,7 +27,7 @@ use tokio::task::JoinHandle;
 pub struct Application {
     port: u16,
     server: Server,
-    workflow: Workflow,
+    backend: Backend,
     reconciler: JoinHandle<()>,
 }
 
@@ -41,55 +40,118 @@ impl std::fmt::Debug for Application {
 }
 
 impl Application {
-    /// Builds the service with the HTTP client to `config.course_service_url`.
-    pub async fn build(config: &Config) -> anyhow::Result<Self> {
+    /// Builds the service with the HTTP client to `config.course_service_url`, reading time from
+    /// `clock`.
+    pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
         let keys = keys(config)?;
         let client_config = HttpCourseClientConfig {
             base_url: config.course_service_url.clone(),
             timeout: config.course_timeout(),
             max_retries: config.course_retry_max,
         };
-        let client = HttpCourseClient::new(&client_config, keys.clone())
-            .context("cannot build the HTTP client")?;
+        let client =
+            HttpCourseClient::new(&client_config, keys).context("cannot build the HTTP client")?;
         let calls = client.metrics();
-        Application::assemble(config, Arc::new(client), Some(calls)).await
+        let stripe = stripe_client(config, Arc::clone(&clock))?;
+        let stripe_calls = stripe.as_ref().map(StripeClient::metrics);
+        let payments = stripe.map(|c| Arc::new(c) as Arc<dyn PaymentClient>);
+        let metrics = ClientMetrics {
+            course: Some(calls),
+            stripe: stripe_calls,
+        };
+        Application::assemble(config, Arc::new(client), payments, clock, metrics).await
     }
 
-    /// Builds the service around any course-service client (tests pass fakes).
+    /// Builds the service around any course-service client (tests pass fakes); payments as
+    /// configured.
     pub async fn build_with_client(
         config: &Config,
         client: Arc<dyn CourseClient>,
+        clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
-        Application::assemble(config, client, None).await
+        let payments = stripe_client(config, Arc::clone(&clock))?
+            .map(|c| Arc::new(c) as Arc<dyn PaymentClient>);
+        Application::assemble(config, client, payments, clock, ClientMetrics::default()).await
+    }
+
+    /// Builds the service around any course-service and payment clients (tests pass fakes).
+    pub async fn build_with_clients(
+        config: &Config,
+        client: Arc<dyn CourseClient>,
+        payments: Option<Arc<dyn PaymentClient>>,
+        clock: Arc<dyn Clock>,
+    ) -> anyhow::Result<Self> {
+        Application::assemble(config, client, payments, clock, ClientMetrics::default()).await
     }
 
     async fn assemble(
         config: &Config,
         client: Arc<dyn CourseClient>,
-        calls: Option<crate::course_client::CallMetrics>,
+        payments: Option<Arc<dyn PaymentClient>>,
+        clock: Arc<dyn Clock>,
+        calls: ClientMetrics,
     ) -> anyhow::Result<Self> {
-        let keys = web::Data::new(keys(config)?);
-        let workflow = Workflow::new(open_store(config).await?, client, config.order_deadline());
-        let reconciler = reconciler::spawn(workflow.clone(), config.reconcile_interval());
+        let tokens = web::Data::new(keys(config)?);
+        let webhook_secret = config.payments.stripe_secrets()?.map(|(_, w)| w.clone());
+        let backend = repo::open(config, Arc::clone(&clock)).await?;
+        let mut workflow = Workflow::new(
+            Arc::clone(&backend.orders),
+            Arc::clone(&client),
+            config.order_deadline(),
+        )
+        .with_clock(Arc::clone(&clock));
+        let webhook = match payments {
+            Some(client) => {
+                workflow = workflow.with_payments(Payments {
+                    client,
+                    poll: config.payments.poll(),
+                });
+                let secret = webhook_secret.context(
+                    "a payment client needs STRIPE_WEBHOOK_SECRET to check its webhooks",
+                )?;
+                Some(web::Data::new(Webhook { secret, clock }))
+            }
+            None => None,
+        };
+        let reconciler = Reconciler {
+            workflow: workflow.clone(),
+            orders: Arc::clone(&backend.orders),
+            keys: Arc::clone(&backend.keys),
+        }
+        .spawn(config.reconcile_interval());
         let (listener, port) = server::bind(&config.host, config.port)?;
-        let data = web::Data::new(workflow.clone());
-        let (metrics, http_metrics) = crate::metrics::endpoint(&workflow, calls);
+        let (metrics, http_metrics) = crate::metrics::endpoint(
+            &workflow,
+            Arc::clone(&backend.orders),
+            calls.course,
+            calls.stripe,
+        );
         let metrics = web::Data::new(metrics);
+        let workflow = web::Data::new(workflow);
+        let orders: web::Data<dyn OrderRepo> = web::Data::from(Arc::clone(&backend.orders));
+        let key_store: web::Data<dyn KeyStore> = web::Data::from(Arc::clone(&backend.keys));
+        let course: web::Data<dyn CourseClient> = web::Data::from(client);
         let server = server::serve(
             listener,
             &config.server_options(),
             http_metrics,
             move |cfg| {
-                cfg.app_data(keys.clone())
-                    .app_data(data.clone())
+                cfg.app_data(tokens.clone())
+                    .app_data(workflow.clone())
+                    .app_data(orders.clone())
+                    .app_data(key_store.clone())
+                    .app_data(course.clone())
                     .app_data(metrics.clone());
+                if let Some(webhook) = &webhook {
+                    cfg.app_data(webhook.clone());
+                }
                 routes::configure(cfg);
             },
         )?;
         Ok(Application {
             port,
             server,
-            workflow,
+            backend,
             reconciler,
         })
     }
@@ -98,9 +160,14 @@ impl Application {
         self.port
     }
 
-    /// The workflow (and through it the store) the server uses.
-    pub fn workflow(&self) -> Workflow {
-        self.workflow.clone()
+    /// The repository the service uses.
+    pub fn orders(&self) -> Arc<dyn OrderRepo> {
+        Arc::clone(&self.backend.orders)
+    }
+
+    /// The repository's contents, for tests and reports.
+    pub fn inspect(&self) -> Arc<dyn Inspect> {
+        Arc::clone(&self.backend.inspect)
     }
 
     pub fn handle(&self) -> actix_web::dev::ServerHandle {
@@ -112,43 +179,39 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.reconciler.abort();
-        if let Err(e) = self.workflow.store().flush().await {
+        if let Err(e) = self.backend.orders.close().await {
             tracing::error!(error = %e, "could not flush the store at shutdown");
         }
         result
     }
 }
 
-/// The order store: PostgreSQL when DATABASE_URL is set, else in memory or restored from the
-/// embedded store. A store that cannot be opened or read stops the service: it never starts empty
-/// over existing data.
-async fn open_store(config: &Config) -> anyhow::Result<Arc<dyn OrderRepo>> {
-    if let Some(settings) = config.database.settings() {
-        let repo = PgRepo::connect(&settings, config.order_deadline()).await?;
-        tracing::info!(
-            database = %service_kit::postgres::redacted(&settings.url),
-            max_connections = settings.max_connections,
-            "state in PostgreSQL"
-        );
-        return Ok(Arc::new(repo));
-    }
-    if config.storage == StorageMode::Memory {
-        tracing::warn!("STORAGE=memory: orders are lost when the service stops");
-        return Ok(Arc::new(OrderStore::new()));
-    }
-    let store = Store::open(&config.data_dir, STORE_DIR).context("refusing to start")?;
-    let path = std::path::absolute(store.path()).unwrap_or_else(|_| store.path().to_owned());
-    let orders = OrderStore::restore(store)
-        .with_context(|| format!("refusing to start: cannot load {}", path.display()))?;
-    tracing::info!(store = %path.display(), orders = orders.all().len(), pending = orders.pending_count(), "state loaded");
-    Ok(Arc::new(orders))
+/// The clients' call counters, when the clients are the HTTP ones.
+#[derive(Debug, Default)]
+struct ClientMetrics {
+    course: Option<CallMetrics>,
+    stripe: Option<StripeCallMetrics>,
+}
+
+/// The Stripe client `config` asks for (`None` with `PAYMENT_PROVIDER=none`).
+fn stripe_client(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Option<StripeClient>> {
+    let Some((secret_key, _)) = config.payments.stripe_secrets()? else {
+        return Ok(None);
+    };
+    let p = &config.payments;
+    let settings = StripeClientConfig {
+        api_base: p.stripe_api_base.clone(),
+        timeout: p.timeout(),
+        max_retries: p.payment_retry_max,
+        api_version: Some(p.stripe_api_version.clone()).filter(|v| !v.is_empty()),
+        cancel_url: Some(p.checkout_cancel_url.clone()).filter(|u| !u.is_empty()),
+        ..StripeClientConfig::new(secret_key.clone(), p.checkout_success_url.clone())
+    };
+    let client = StripeClient::new(&settings, clock).context("cannot build the Stripe client")?;
+    tracing::info!(api = %p.stripe_api_base, "payments through Stripe Checkout");
+    Ok(Some(client))
 }
 
 fn keys(config: &Config) -> anyhow::Result<TokenKeys> {
-    let secret = config
-        .auth_jwt_secret
-        .as_ref()
-        .map(|s| s.expose())
-        .unwrap_or_default();
-    Ok(TokenKeys::from_secret(secret)?)
+    service_kit::secrets::token_keys(config.auth_jwt_secret.as_ref())
 }

@@ -11,6 +11,7 @@ use actix_web::{
     FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, http::StatusCode, web,
 };
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use secrecy::{ExposeSecret, SecretString};
 use shared_types::{Claims, ErrorCode, Role, SERVICE_AUDIENCE};
 use std::{
     fmt,
@@ -22,6 +23,9 @@ use std::{
 
 /// The shortest secret accepted: HS256 with fewer than 32 bytes of key is guessable.
 pub const MIN_SECRET_LEN: usize = 32;
+
+/// How far in the future a token's `nbf` or `iat` may lie (clocks differ a little).
+pub const CLOCK_LEEWAY_SECS: i64 = 60;
 
 /// The longest lifetime a `service` token may have.
 pub const MAX_SERVICE_TOKEN_LIFETIME_SECS: i64 = 300;
@@ -91,22 +95,23 @@ impl fmt::Debug for TokenKeys {
     }
 }
 
-/// A secret read from configuration; `Debug` and `Display` never show it.
-#[derive(Clone, PartialEq, Eq)]
-pub struct Secret(String);
+/// A secret read from configuration, kept in a [`secrecy::SecretString`]: `Debug` never shows
+/// it, it is wiped from memory when dropped, and reading it takes an explicit [`Secret::expose`].
+#[derive(Clone)]
+pub struct Secret(SecretString);
 
 impl Secret {
     pub fn new(value: impl Into<String>) -> Self {
-        Secret(value.into())
+        Secret(SecretString::from(value.into()))
     }
 
     pub fn expose(&self) -> &str {
-        &self.0
+        self.0.expose_secret()
     }
 
     /// A random 64-character secret for a local run.
     pub fn generate() -> Self {
-        Secret(format!(
+        Secret::new(format!(
             "{}{}",
             uuid::Uuid::new_v4().simple(),
             uuid::Uuid::new_v4().simple()
@@ -124,7 +129,7 @@ impl std::str::FromStr for Secret {
     type Err = std::convert::Infallible;
 
     fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Ok(Secret(s.to_owned()))
+        Ok(Secret::new(s))
     }
 }
 
@@ -188,9 +193,8 @@ impl TokenKeys {
                 _ => AuthError::Invalid("malformed token"),
             })?;
         let claims = data.claims;
-        if claims.sub.is_empty() || claims.sub.len() > 255 {
-            return Err(AuthError::Invalid("sub must be 1..=255 characters"));
-        }
+        check_times(&claims, now)?;
+        check_subject(&claims.sub)?;
         if claims.role == Role::Service {
             check_service_token(&claims, now)?;
         }
@@ -205,11 +209,38 @@ impl TokenKeys {
             role,
             exp: now + ttl_secs,
             iat: Some(now),
+            nbf: None,
             aud: (role == Role::Service).then(|| SERVICE_AUDIENCE.to_owned()),
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .unwrap_or_else(|e| unreachable!("HS256 signing with a valid key cannot fail: {e}"))
     }
+}
+
+/// RFC 7519: a token is not accepted before its `nbf`, nor one issued in the future, beyond
+/// [`CLOCK_LEEWAY_SECS`].
+fn check_times(claims: &Claims, now: i64) -> Result<(), AuthError> {
+    if claims.nbf.is_some_and(|nbf| nbf > now + CLOCK_LEEWAY_SECS) {
+        return Err(AuthError::Invalid("token not valid yet (nbf)"));
+    }
+    if claims.iat.is_some_and(|iat| iat > now + CLOCK_LEEWAY_SECS) {
+        return Err(AuthError::Invalid("token issued in the future (iat)"));
+    }
+    Ok(())
+}
+
+/// A subject is a user id: 1..=255 characters, none of them a control character (a tab or a
+/// newline in an id is never what a provider meant, and ids travel in logs, URLs and stores).
+pub fn check_subject(sub: &str) -> Result<(), AuthError> {
+    if sub.is_empty() || sub.chars().count() > 255 {
+        return Err(AuthError::Invalid("sub must be 1..=255 characters"));
+    }
+    if sub.chars().any(char::is_control) {
+        return Err(AuthError::Invalid(
+            "sub must not contain control characters",
+        ));
+    }
+    Ok(())
 }
 
 fn check_service_token(claims: &Claims, now: i64) -> Result<(), AuthError> {
@@ -303,143 +334,4 @@ fn authenticate(req: &HttpRequest) -> Result<Claims, AuthError> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    const SECRET: &str = "0123456789abcdef0123456789abcdef-test";
-
-    fn keys() -> TokenKeys {
-        TokenKeys::from_secret(SECRET).expect("valid secret")
-    }
-
-    fn sign(claims: &serde_json::Value, secret: &str) -> String {
-        jsonwebtoken::encode(
-            &Header::new(Algorithm::HS256),
-            claims,
-            &EncodingKey::from_secret(secret.as_bytes()),
-        )
-        .expect("sign")
-    }
-
-    #[test]
-    fn a_minted_token_verifies_with_its_claims() {
-        let token = keys().mint("alice", Role::Instructor, 60);
-        let claims = keys().verify(&token).expect("valid");
-        assert_eq!(claims.sub, "alice");
-        assert_eq!(claims.role, Role::Instructor);
-        assert!(claims.aud.is_none());
-    }
-
-    #[test]
-    fn short_and_missing_secrets_are_refused() {
-        assert!(matches!(
-            TokenKeys::from_secret(""),
-            Err(SecretError::Missing)
-        ));
-        assert!(matches!(
-            TokenKeys::from_secret("short"),
-            Err(SecretError::TooShort(5))
-        ));
-    }
-
-    #[test]
-    fn expired_badly_signed_and_unsigned_tokens_are_refused() {
-        let now = unix_now();
-        let expired = sign(
-            &serde_json::json!({"sub": "a", "role": "student", "exp": now - 1}),
-            SECRET,
-        );
-        assert!(matches!(
-            keys().verify(&expired),
-            Err(AuthError::Invalid(_))
-        ));
-        let other = sign(
-            &serde_json::json!({"sub": "a", "role": "student", "exp": now + 60}),
-            "another-secret-another-secret-another-secret",
-        );
-        assert!(matches!(keys().verify(&other), Err(AuthError::Invalid(_))));
-        let unsigned = format!(
-            "{}.{}.",
-            b64(r#"{"alg":"none","typ":"JWT"}"#),
-            b64(&format!(
-                r#"{{"sub":"a","role":"student","exp":{}}}"#,
-                now + 60
-            ))
-        );
-        assert!(matches!(
-            keys().verify(&unsigned),
-            Err(AuthError::Invalid(_))
-        ));
-    }
-
-    #[test]
-    fn tokens_without_role_or_with_an_unknown_role_are_refused() {
-        let now = unix_now();
-        let no_role = sign(&serde_json::json!({"sub": "a", "exp": now + 60}), SECRET);
-        assert!(keys().verify(&no_role).is_err());
-        let odd = sign(
-            &serde_json::json!({"sub": "a", "role": "admin", "exp": now + 60}),
-            SECRET,
-        );
-        assert!(keys().verify(&odd).is_err());
-    }
-
-    #[test]
-    fn service_tokens_need_the_audience_and_a_short_life() {
-        let now = unix_now();
-        let good = keys().mint("order-service", Role::Service, 240);
-        assert!(keys().verify(&good).is_ok());
-        let wrong_aud = sign(
-            &serde_json::json!({"sub": "s", "role": "service", "exp": now + 60, "aud": "billing"}),
-            SECRET,
-        );
-        assert!(keys().verify(&wrong_aud).is_err());
-        let long = sign(
-            &serde_json::json!({"sub": "s", "role": "service", "exp": now + 3600, "iat": now, "aud": SERVICE_AUDIENCE}),
-            SECRET,
-        );
-        assert!(keys().verify(&long).is_err());
-    }
-
-    #[test]
-    fn a_cached_token_still_expires_and_an_altered_one_is_still_checked() {
-        let keys = keys();
-        let now = unix_now();
-        let short = sign(
-            &serde_json::json!({"sub": "a", "role": "student", "exp": now + 1}),
-            SECRET,
-        );
-        assert!(keys.verify(&short).is_ok());
-        assert!(keys.verify(&short).is_ok(), "served from the cache");
-        assert!(
-            keys.verified.get(&short, now + 1).is_none(),
-            "not past its exp"
-        );
-        let mut forged = short.clone();
-        forged.pop();
-        forged.push(if short.ends_with('A') { 'B' } else { 'A' });
-        assert!(
-            keys.verify(&forged).is_err(),
-            "a different string is verified afresh"
-        );
-    }
-
-    #[test]
-    fn a_cached_service_token_is_rechecked_for_lifetime() {
-        let keys = keys();
-        let token = keys.mint("order-service", Role::Service, 240);
-        assert!(keys.verify(&token).is_ok());
-        assert_eq!(keys.verified.len(), 1);
-        assert!(keys.verify(&token).is_ok());
-    }
-
-    #[test]
-    fn the_secret_is_not_in_debug_output() {
-        assert!(!format!("{:?}", keys()).contains("0123456789"));
-    }
-
-    fn b64(s: &str) -> String {
-        use base64::Engine;
-        base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
-    }
-}
+mod tests;

@@ -1,7 +1,9 @@
 //! Subcommands both binaries offer besides serving: minting a token for local use and a health
-//! probe for container orchestrators (so images need no curl).
+//! probe for container orchestrators (so images need no curl). The services mark the options
+//! these use (`--port`, `--auth-jwt-secret`) global, so they may come before or after the
+//! subcommand.
 
-use crate::{Secret, TokenKeys, auth::MAX_SERVICE_TOKEN_LIFETIME_SECS};
+use crate::{Secret, auth::MAX_SERVICE_TOKEN_LIFETIME_SECS};
 use shared_types::Role;
 use std::{
     io::{Read, Write},
@@ -21,6 +23,25 @@ pub enum Command {
     Healthcheck,
 }
 
+/// What a service binary does with its command line: serve (the default), mint a token with
+/// `secret`, or probe the service at `port`. Every service's `main` is this one call.
+pub async fn dispatch<F, Fut>(
+    command: Option<Command>,
+    secret: Option<&Secret>,
+    port: u16,
+    serve: F,
+) -> ExitCode
+where
+    F: FnOnce() -> Fut,
+    Fut: Future<Output = anyhow::Result<()>>,
+{
+    match command.unwrap_or(Command::Serve) {
+        Command::Serve => exit_code(serve().await),
+        Command::Token(args) => exit_code(print_token(secret, &args)),
+        Command::Healthcheck => healthcheck(port).await,
+    }
+}
+
 /// Arguments of the `token` subcommand.
 #[derive(Debug, Clone, clap::Args)]
 pub struct TokenArgs {
@@ -37,8 +58,7 @@ pub struct TokenArgs {
 
 /// Prints a token signed with the configured secret.
 pub fn print_token(secret: Option<&Secret>, args: &TokenArgs) -> anyhow::Result<()> {
-    let secret = secret.map(Secret::expose).unwrap_or_default();
-    let keys = TokenKeys::from_secret(secret)?;
+    let keys = crate::secrets::token_keys(secret)?;
     let ttl = match args.role {
         Role::Service => args.ttl_secs.min(MAX_SERVICE_TOKEN_LIFETIME_SECS),
         _ => args.ttl_secs,

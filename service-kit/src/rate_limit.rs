@@ -1,7 +1,8 @@
 //! Rate limiting per caller: per subject for authenticated callers, per client IP for anonymous
 //! ones (and for requests whose token does not verify), so one caller cannot starve the others.
 //! `service` tokens are exempt: order-service's calls to course-service are bounded by the
-//! students' own limits. A refused request gets 429 `rate_limited` with `Retry-After`.
+//! students' own limits, and so are the paths a service names as unlimited (a payment provider's
+//! signed webhooks). A refused request gets 429 `rate_limited` with `Retry-After`.
 //!
 //! Uses `governor` (GCRA, one state per key in a DashMap); `forget_idle` drops the state of keys
 //! idle long enough to be full again, so memory follows the number of recent callers.
@@ -23,6 +24,7 @@ use std::num::NonZeroU32;
 #[derive(Debug)]
 pub struct RateLimits {
     limiter: Option<DefaultKeyedRateLimiter<String>>,
+    unlimited: &'static [&'static str],
 }
 
 impl RateLimits {
@@ -32,7 +34,22 @@ impl RateLimits {
             let burst = NonZeroU32::new(burst.max(1)).unwrap_or(rps);
             RateLimiter::dashmap(Quota::per_second(rps).allow_burst(burst))
         });
-        RateLimits { limiter }
+        RateLimits {
+            limiter,
+            unlimited: &[],
+        }
+    }
+
+    /// The same limits, not applied to requests for any of `paths` (exact matches).
+    pub fn except(self, paths: &'static [&'static str]) -> Self {
+        RateLimits {
+            unlimited: paths,
+            ..self
+        }
+    }
+
+    fn applies_to(&self, path: &str) -> bool {
+        self.limiter.is_some() && !self.unlimited.contains(&path)
     }
 
     /// Forgets callers idle long enough to have their whole burst back.
@@ -90,6 +107,7 @@ pub async fn rate_limit(
 ) -> Result<ServiceResponse<impl MessageBody>, Error> {
     let limits = req.app_data::<web::Data<RateLimits>>().cloned();
     if let Some(limits) = limits
+        && limits.applies_to(req.path())
         && let Some(key) = caller_key(&req)
         && let Err(wait) = limits.check(&key)
     {
@@ -125,6 +143,15 @@ mod tests {
             Ok(()),
             "another caller is not affected"
         );
+    }
+
+    #[test]
+    fn an_unlimited_path_is_not_limited_and_others_are() {
+        let limits = RateLimits::new(1, 1).except(&["/hook"]);
+        assert!(!limits.applies_to("/hook"));
+        assert!(limits.applies_to("/hook/other"));
+        assert!(limits.applies_to("/api/orders"));
+        assert!(!RateLimits::new(0, 0).applies_to("/api/orders"));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //!
 //! The id comes from the caller's `X-Request-Id` when it is a sane token (1..=128 visible ASCII
 //! characters) and is generated otherwise; it is echoed on the response and recorded on the span,
-//! so every log line of the request carries it. Handlers read it with [`RequestId`] to forward it.
+//! so every log line of the request carries it, as it carries the service's name (several
+//! services may share a process). Handlers read it with [`RequestId`] to forward it.
 
 use crate::{metrics::HttpMetrics, problem::problem_response};
 use actix_web::{
@@ -59,6 +60,10 @@ fn acceptable(value: &HeaderValue) -> Option<&str> {
     let ok = (1..=128).contains(&s.len()) && s.bytes().all(|b| b.is_ascii_graphic());
     ok.then_some(s)
 }
+
+/// The name of the service answering, recorded on every request's span.
+#[derive(Debug, Clone, Copy)]
+pub struct ServiceName(pub &'static str);
 
 /// The longest a client may take to send a request body (a slow-body client is cut off with 408).
 #[derive(Debug, Clone, Copy)]
@@ -128,8 +133,12 @@ pub async fn request_context(
         .map(str::to_owned)
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     req.extensions_mut().insert(RequestId(id.clone()));
+    let service = req
+        .app_data::<web::Data<ServiceName>>()
+        .map_or("unnamed", |name| name.0);
     let span = tracing::info_span!(
         "request",
+        service,
         request_id = %id,
         method = %req.method(),
         route = tracing::field::Empty,
@@ -197,7 +206,7 @@ fn log_request(span: &tracing::Span, res: &ServiceResponse<BoxBody>, started: In
     if let Some(metrics) = res.request().app_data::<web::Data<HttpMetrics>>() {
         let status = res.status().as_u16();
         metrics.observe(
-            res.request().method().as_str(),
+            res.request().method(),
             &route,
             status,
             started.elapsed().as_secs_f64(),
@@ -210,7 +219,8 @@ fn log_request(span: &tracing::Span, res: &ServiceResponse<BoxBody>, started: In
     span.record("route", route.as_str());
     let status = res.status().as_u16();
     if crate::otel::enabled() {
-        span.record("otel.name", format!("{} {route}", res.request().method()));
+        let method = crate::metrics::method_label(res.request().method());
+        span.record("otel.name", format!("{method} {route}"));
         span.record("http.response.status_code", status);
     }
     let latency_us = started.elapsed().as_micros() as u64;

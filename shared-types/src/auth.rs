@@ -61,6 +61,9 @@ pub struct Claims {
     /// Issued at, seconds since the Unix epoch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub iat: Option<i64>,
+    /// Not valid before, seconds since the Unix epoch.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub nbf: Option<i64>,
     /// Audience; required on service tokens.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub aud: Option<String>,

@@ -28,22 +28,32 @@ pub struct Course {
 }
 
 /// `POST /api/courses`. `title` 1..=200 characters, `description` at most 5000, `price_cents`
-/// 0..=1_000_000_000, `currency` three capital letters (default `USD`), `seats` 1..=1_000_000.
+/// 0..=1_000_000_000, `currency` an ISO 4217 code of money in use (default `USD`), `seats`
+/// 1..=1_000_000.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[schema(example = json!({"title": "Async Rust", "description": "Futures, executors, pinning", "price_cents": 4900, "currency": "USD", "seats": 30}))]
 #[serde(deny_unknown_fields)]
 pub struct CreateCourse {
     /// Leading and trailing whitespace is trimmed; what remains may not be empty.
-    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
+    /// Printable text with at least one non-space character (no control characters).
+    #[schema(
+        min_length = 1,
+        max_length = 200,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]*[^\s\u0000-\u001f\u007f-\u009f][^\u0000-\u001f\u007f-\u009f]*$"
+    )]
     pub title: String,
     #[serde(default)]
-    #[schema(max_length = 5000)]
+    /// Text; line breaks and tabs allowed, no other control characters.
+    #[schema(
+        max_length = 5000,
+        pattern = r"^[^\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f]*$"
+    )]
     pub description: Option<String>,
     #[serde(deserialize_with = "crate::json_int::integer")]
     #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub price_cents: i64,
     #[serde(default)]
-    #[schema(pattern = "^[A-Z]{3}$")]
+    #[schema(schema_with = crate::currency::schema)]
     pub currency: Option<String>,
     #[serde(deserialize_with = "crate::json_int::integer")]
     #[schema(minimum = 1, maximum = 1_000_000)]

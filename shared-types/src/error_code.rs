@@ -41,6 +41,7 @@ error_codes! {
     UnsupportedMediaType => "unsupported_media_type",
     RateLimited => "rate_limited",
     RequestTimeout => "request_timeout",
+    HeadersTooLarge => "headers_too_large",
     InternalError => "internal_error",
     ServiceUnavailable => "service_unavailable",
     CourseNotFound => "course_not_found",
@@ -61,6 +62,9 @@ error_codes! {
     IdempotencyKeyReused => "idempotency_key_reused",
     RequestInProgress => "request_in_progress",
     OrderNotCancellable => "order_not_cancellable",
+    PaymentProviderUnavailable => "payment_provider_unavailable",
+    PaymentNotCompleted => "payment_not_completed",
+    InvalidSignature => "invalid_signature",
 }
 
 /// The schema is written by hand from [`ErrorCode::as_str`]: the derive cannot

@@ -6,6 +6,7 @@
 
 pub mod auth;
 pub mod course;
+pub mod currency;
 pub mod error_code;
 pub mod health;
 pub mod json_int;
@@ -17,7 +18,7 @@ pub use auth::{Claims, Role, SERVICE_AUDIENCE};
 pub use course::{Course, CreateCourse, UpdatePrice, UpdateSeats};
 pub use error_code::ErrorCode;
 pub use health::{Health, HealthStatus};
-pub use order::{CreateOrder, Order, OrderStatus};
+pub use order::{CreateOrder, Order, OrderPayment, OrderStatus, PaymentStatus};
 pub use problem::{PROBLEM_CONTENT_TYPE, Problem};
 pub use reservation::{PutReservation, Reservation, ReservationStatus};
 

@@ -5,8 +5,21 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    Serialize,
+    Deserialize,
+    ToSchema,
+    strum::EnumString,
+    strum::IntoStaticStr,
+)]
 #[serde(rename_all = "snake_case")]
+#[strum(serialize_all = "snake_case")]
 pub enum ReservationStatus {
     Held,
     Confirmed,
@@ -16,14 +29,9 @@ pub enum ReservationStatus {
 }
 
 impl ReservationStatus {
+    /// The name on the wire and in storage (`FromStr` reads it back).
     pub fn as_str(self) -> &'static str {
-        match self {
-            ReservationStatus::Held => "held",
-            ReservationStatus::Confirmed => "confirmed",
-            ReservationStatus::Cancelled => "cancelled",
-            ReservationStatus::Expired => "expired",
-            ReservationStatus::Released => "released",
-        }
+        self.into()
     }
 }
 
@@ -67,4 +75,19 @@ pub struct PutReservation {
     )]
     #[schema(minimum = 0, maximum = 1_000_000_000)]
     pub expected_price_cents: Option<i64>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::ReservationStatus as S;
+
+    #[test]
+    fn each_status_reads_back_from_the_name_it_is_stored_and_sent_under() {
+        for status in [S::Held, S::Confirmed, S::Cancelled, S::Expired, S::Released] {
+            let wire = serde_json::to_value(status).expect("json");
+            assert_eq!(wire, status.as_str());
+            assert_eq!(status.as_str().parse::<S>(), Ok(status));
+        }
+        assert!("HELD".parse::<S>().is_err());
+    }
 }

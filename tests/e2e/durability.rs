@@ -19,11 +19,11 @@ use uuid::Uuid;
 
 const SECRET: &str = "durability-secret-0123456789abcdefghijklmnopq";
 
-struct System {
-    course: Mutex<ServiceProcess>,
-    orders: Mutex<ServiceProcess>,
-    course_base: String,
-    order_base: String,
+pub(crate) struct System {
+    pub course: Mutex<ServiceProcess>,
+    pub orders: Mutex<ServiceProcess>,
+    pub course_base: String,
+    pub order_base: String,
     client: reqwest::Client,
     keys: TokenKeys,
     _dir: tempfile::TempDir,
@@ -39,20 +39,31 @@ fn course_env(dir: &std::path::Path, ttl: u64) -> Vec<(&'static str, String)> {
 
 impl System {
     fn start() -> System {
+        System::start_with(None, &[], &[])
+    }
+
+    /// Both services, course-service's store under `course_dir` when given (else beside
+    /// order-service's in a fresh directory), each with its extra environment.
+    pub(crate) fn start_with(
+        course_dir: Option<&std::path::Path>,
+        course_extra: &[(&'static str, String)],
+        order_extra: &[(&'static str, String)],
+    ) -> System {
         let dir = tempfile::tempdir().expect("tempdir");
-        let course = ServiceProcess::start("course-service", &course_env(dir.path(), 300));
-        let orders = ServiceProcess::start(
-            "order-service",
-            &[
-                ("AUTH_JWT_SECRET", SECRET.into()),
-                ("DATA_DIR", dir.path().display().to_string()),
-                ("COURSE_SERVICE_URL", course.base()),
-                ("COURSE_TIMEOUT_MS", "300".into()),
-                ("COURSE_RETRY_MAX", "2".into()),
-                ("ORDER_DEADLINE_MS", "2000".into()),
-                ("RECONCILE_INTERVAL_MS", "100".into()),
-            ],
-        );
+        let mut env = course_env(course_dir.unwrap_or(dir.path()), 300);
+        env.extend(course_extra.iter().cloned());
+        let course = ServiceProcess::start("course-service", &env);
+        let mut env = vec![
+            ("AUTH_JWT_SECRET", SECRET.into()),
+            ("DATA_DIR", dir.path().display().to_string()),
+            ("COURSE_SERVICE_URL", course.base()),
+            ("COURSE_TIMEOUT_MS", "300".into()),
+            ("COURSE_RETRY_MAX", "2".into()),
+            ("ORDER_DEADLINE_MS", "2000".into()),
+            ("RECONCILE_INTERVAL_MS", "100".into()),
+        ];
+        env.extend(order_extra.iter().cloned());
+        let orders = ServiceProcess::start("order-service", &env);
         let client = reqwest::Client::builder()
             .timeout(Duration::from_secs(30))
             .build()
@@ -68,12 +79,12 @@ impl System {
         }
     }
 
-    fn token(&self, role: Role, sub: &str) -> String {
+    pub(crate) fn token(&self, role: Role, sub: &str) -> String {
         self.keys
             .mint(sub, role, if role == Role::Service { 300 } else { 3600 })
     }
 
-    async fn call(
+    pub(crate) async fn call(
         &self,
         method: Method,
         url: String,
@@ -81,26 +92,10 @@ impl System {
         body: Option<Value>,
         key: Option<&str>,
     ) -> (StatusCode, Value) {
-        let mut request = self.client.request(method, url);
-        if let Some(token) = token {
-            request = request.bearer_auth(token);
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        if let Some(key) = key {
-            request = request.header("Idempotency-Key", key);
-        }
-        match request.send().await {
-            Ok(response) => {
-                let status = response.status();
-                (status, response.json().await.unwrap_or(Value::Null))
-            }
-            Err(_) => (StatusCode::BAD_GATEWAY, Value::Null),
-        }
+        e2e_tests::procs::call(&self.client, method, url, token, body, key).await
     }
 
-    async fn create_course(&self, seats: u32) -> Uuid {
+    pub(crate) async fn create_course(&self, seats: u32) -> Uuid {
         let body = json!({"title": "Durable", "price_cents": 1000, "seats": seats});
         let url = format!("{}/api/courses", self.course_base);
         let (status, course) = self
@@ -119,7 +114,12 @@ impl System {
             .expect("id")
     }
 
-    async fn buy(&self, student: &str, course: Uuid, key: Option<&str>) -> (StatusCode, Value) {
+    pub(crate) async fn buy(
+        &self,
+        student: &str,
+        course: Uuid,
+        key: Option<&str>,
+    ) -> (StatusCode, Value) {
         let url = format!("{}/api/orders", self.order_base);
         self.call(
             Method::POST,
@@ -131,7 +131,7 @@ impl System {
         .await
     }
 
-    async fn cancel(&self, student: &str, order: &str) -> (StatusCode, Value) {
+    pub(crate) async fn cancel(&self, student: &str, order: &str) -> (StatusCode, Value) {
         let url = format!("{}/api/orders/{order}/cancel", self.order_base);
         self.call(
             Method::POST,
@@ -143,7 +143,7 @@ impl System {
         .await
     }
 
-    async fn course(&self, id: Uuid) -> Value {
+    pub(crate) async fn course(&self, id: Uuid) -> Value {
         self.call(
             Method::GET,
             format!("{}/api/courses/{id}", self.course_base),
@@ -155,7 +155,7 @@ impl System {
         .1
     }
 
-    async fn orders_of(&self, student: &str) -> Vec<Value> {
+    pub(crate) async fn orders_of(&self, student: &str) -> Vec<Value> {
         let url = format!("{}/api/orders?limit=100", self.order_base);
         let (status, page) = self
             .call(
@@ -170,7 +170,7 @@ impl System {
         page["items"].as_array().cloned().unwrap_or_default()
     }
 
-    async fn reservation(&self, course: &str, id: &str) -> (StatusCode, Value) {
+    pub(crate) async fn reservation(&self, course: &str, id: &str) -> (StatusCode, Value) {
         let url = format!(
             "{}/api/courses/{course}/reservations/{id}",
             self.course_base
@@ -185,14 +185,36 @@ impl System {
         .await
     }
 
-    /// Waits (bounded) until no order of `students` is pending, then checks every order against
-    /// course-service and every course's counters. Returns the orders by student.
-    async fn settle_and_check(
+    /// Waits (bounded) until no order of `students` is pending and every order agrees with
+    /// course-service (a cancellation remembered across a crash finishes in the background), then
+    /// checks every order against its seat and every course's counters. Returns the orders by
+    /// student.
+    pub(crate) async fn settle_and_check(
         &self,
         students: &[String],
         courses: &[Uuid],
     ) -> BTreeMap<String, Vec<Value>> {
         let started = Instant::now();
+        loop {
+            let all = self.settled_orders(students, started).await;
+            let problems = self.disagreements(&all, courses).await;
+            if problems.is_empty() {
+                return all;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "orders and seats still disagree: {problems:#?}"
+            );
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
+    }
+
+    /// Every order of `students`, once none is pending (bounded by 30 s from `started`).
+    async fn settled_orders(
+        &self,
+        students: &[String],
+        started: Instant,
+    ) -> BTreeMap<String, Vec<Value>> {
         let mut all = BTreeMap::new();
         for student in students {
             loop {
@@ -208,6 +230,18 @@ impl System {
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
         }
+        all
+    }
+
+    /// Where orders and seats disagree: a confirmed order without a sold seat, a failed or
+    /// cancelled one with a seat, a course whose sold seats differ from its confirmed orders, a
+    /// seat held without an order, or a broken seat invariant.
+    async fn disagreements(
+        &self,
+        all: &BTreeMap<String, Vec<Value>>,
+        courses: &[Uuid],
+    ) -> Vec<String> {
+        let mut problems = Vec::new();
         let mut confirmed: BTreeMap<String, u64> = BTreeMap::new();
         for order in all.values().flatten() {
             let (_, reservation) = self
@@ -219,41 +253,39 @@ impl System {
             let seat = reservation["status"].as_str().unwrap_or("none").to_owned();
             match order["status"].as_str() {
                 Some("confirmed") => {
-                    assert_eq!(
-                        seat, "confirmed",
-                        "confirmed order without a sold seat: {order}"
-                    );
+                    if seat != "confirmed" {
+                        problems.push(format!("confirmed order with a {seat} seat: {order}"));
+                    }
                     *confirmed
                         .entry(order["course_id"].as_str().unwrap_or("").to_owned())
                         .or_default() += 1;
                 }
-                Some("failed" | "cancelled") => assert!(
-                    seat != "held" && seat != "confirmed",
-                    "{order} still has a {seat} seat"
-                ),
-                other => panic!("unexpected order status {other:?}"),
+                Some("failed" | "cancelled") => {
+                    if seat == "held" || seat == "confirmed" {
+                        problems.push(format!("{order} still has a {seat} seat"));
+                    }
+                }
+                other => problems.push(format!("unexpected order status {other:?}")),
             }
         }
         for course in courses {
             let c = self.course(*course).await;
             let sold = c["seats_sold"].as_u64().unwrap_or(u64::MAX);
-            assert_eq!(
-                sold,
-                confirmed.get(&course.to_string()).copied().unwrap_or(0),
-                "sold seats != confirmed orders: {c}"
-            );
-            assert_eq!(c["seats_held"], 0, "a seat is held without an order: {c}");
+            if sold != confirmed.get(&course.to_string()).copied().unwrap_or(0) {
+                problems.push(format!("sold seats != confirmed orders: {c}"));
+            }
+            if c["seats_held"] != 0 {
+                problems.push(format!("a seat is held without an order: {c}"));
+            }
             let parts: u64 = ["seats_available", "seats_held", "seats_sold"]
                 .iter()
                 .map(|k| c[*k].as_u64().unwrap_or(0))
                 .sum();
-            assert_eq!(
-                Some(parts),
-                c["seats_total"].as_u64(),
-                "invariant broken: {c}"
-            );
+            if Some(parts) != c["seats_total"].as_u64() {
+                problems.push(format!("invariant broken: {c}"));
+            }
         }
-        all
+        problems
     }
 }
 
@@ -410,7 +442,7 @@ async fn snapshot(
 
 /// Buys from 16 workers for `duration`, cancelling every fourth confirmed order. Returns the
 /// students used and what was acknowledged: (student, order id, status the 2xx reported).
-async fn load(
+pub(crate) async fn load(
     system: Arc<System>,
     courses: [Uuid; 2],
     duration: Duration,
@@ -455,7 +487,10 @@ async fn load(
     (students, acks)
 }
 
-fn check_acknowledged(orders: &BTreeMap<String, Vec<Value>>, acks: &[(String, String, String)]) {
+pub(crate) fn check_acknowledged(
+    orders: &BTreeMap<String, Vec<Value>>,
+    acks: &[(String, String, String)],
+) {
     let mut last: BTreeMap<&str, &str> = BTreeMap::new();
     for (_, id, status) in acks {
         last.insert(id, status);

@@ -157,17 +157,27 @@ async fn a_reply_slower_than_the_timeout_is_resolved_within_the_deadline() {
 
 #[tokio::test]
 async fn a_hold_delivered_after_the_order_gave_up_cannot_take_a_seat() {
+    // Three attempts of 300 ms with back-off, then a read: about 1.2 s on a quiet machine.
+    const LATE_MS: u64 = 3000;
     let cluster = faulty().await;
     let course = cluster.create_course(5, 1000).await;
     cluster.proxy().inject(
         Target::Hold,
-        Fault::LateDelivery(Duration::from_millis(1200)),
+        Fault::LateDelivery(Duration::from_millis(LATE_MS)),
         ALL_ATTEMPTS,
     );
+    let started = Instant::now();
     let reply = cluster.buy("stu1", course).await;
+    // The order must have given up before the first PUT arrives, or reading the reservation
+    // would rightly find the hold and confirm it; that is another test.
+    assert!(
+        started.elapsed() < Duration::from_millis(LATE_MS),
+        "the order took {:?}, longer than the delivery delay",
+        started.elapsed()
+    );
     reply.assert_problem(503, "course_service_unavailable");
     // Let the late PUTs land: the tombstone must refuse every one of them.
-    tokio::time::sleep(Duration::from_millis(2000)).await;
+    tokio::time::sleep(Duration::from_millis(LATE_MS + 1000)).await;
     assert_eq!(cluster.settle_and_check(&[course]).await, vec![0]);
     assert_eq!(cluster.course(course).await["seats_available"], 5);
 }

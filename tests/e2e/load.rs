@@ -11,10 +11,7 @@ async fn a_flash_sale_of_100_seats_to_1000_students_sells_exactly_100() {
     let course = cluster.create_course(100, 2500).await;
     let buyers = (0..1000).map(|i| {
         let cluster = Arc::clone(&cluster);
-        tokio::spawn(async move {
-            let reply = cluster.buy(&format!("buyer-{i}"), course).await;
-            (reply.status, reply.code().to_owned())
-        })
+        tokio::spawn(async move { cluster.buy_and_settle(&format!("buyer-{i}"), course).await })
     });
     let mut outcomes: HashMap<(StatusCode, String), usize> = HashMap::new();
     for result in join_all(buyers).await {
@@ -48,10 +45,7 @@ async fn one_student_ordering_50_times_at_once_gets_exactly_one_seat() {
     let course = cluster.create_course(10, 2500).await;
     let attempts = (0..50).map(|_| {
         let cluster = Arc::clone(&cluster);
-        tokio::spawn(async move {
-            let reply = cluster.buy("eager", course).await;
-            (reply.status, reply.code().to_owned())
-        })
+        tokio::spawn(async move { cluster.buy_and_settle("eager", course).await })
     });
     let mut outcomes: HashMap<(StatusCode, String), usize> = HashMap::new();
     for result in join_all(attempts).await {

@@ -139,15 +139,7 @@ async fn invalid_order_requests_answer_400_and_change_nothing() {
         )
         .await
         .assert_problem(400, "validation_failed");
-    assert!(
-        cluster
-            .workflow
-            .store()
-            .all()
-            .await
-            .expect("orders")
-            .is_empty()
-    );
+    assert!(cluster.all_orders().await.is_empty());
     assert_eq!(cluster.course(course).await["seats_available"], 1);
 }
 
@@ -192,10 +184,7 @@ async fn the_same_idempotency_key_and_body_replays_the_first_response() {
     assert_eq!(again.status, StatusCode::CREATED);
     assert_eq!(again.body, first.body);
     assert_eq!(again.headers["location"], first.headers["location"]);
-    assert_eq!(
-        cluster.workflow.store().all().await.expect("orders").len(),
-        1
-    );
+    assert_eq!(cluster.all_orders().await.len(), 1);
     assert_eq!(cluster.course(course).await["seats_sold"], 1);
     let other_body = cluster
         .order(
@@ -229,10 +218,7 @@ async fn a_refusal_under_an_idempotency_key_is_replayed_too() {
         .order("stu2", json!({"course_id": course}), &key)
         .await
         .assert_problem(409, "sold_out");
-    assert_eq!(
-        cluster.workflow.store().all().await.expect("orders").len(),
-        2
-    );
+    assert_eq!(cluster.all_orders().await.len(), 2);
 }
 
 #[tokio::test]
@@ -288,11 +274,8 @@ async fn a_failed_order_cannot_be_cancelled() {
         .await
         .assert_problem(409, "sold_out");
     let failed = cluster
-        .workflow
-        .store()
-        .all()
+        .all_orders()
         .await
-        .expect("orders")
         .into_iter()
         .find(|o| o.student_id == "stu2")
         .expect("order");
@@ -591,4 +574,46 @@ async fn metrics_report_requests_seats_orders_and_calls() {
         ),
         Some(1.0)
     );
+}
+
+#[tokio::test]
+async fn orders_placed_counts_new_orders_not_replays_or_refusals() {
+    let cluster = TestCluster::spawn().await;
+    let course = cluster.create_course(3, 700).await;
+    let body = json!({"course_id": course});
+    let key = [("Idempotency-Key", "k1")];
+    for _ in 0..2 {
+        let reply = cluster.order("stu1", body.clone(), &key).await;
+        assert_eq!(reply.status, StatusCode::CREATED, "the second is a replay");
+    }
+    cluster
+        .order("stu1", body.clone(), &[])
+        .await
+        .assert_problem(409, "already_enrolled");
+    let metrics = cluster
+        .client
+        .get(format!("{}/metrics", cluster.order_url))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    let placed: Vec<&str> = metrics
+        .lines()
+        .filter(|l| l.starts_with("order_orders_placed_total"))
+        .collect();
+    assert_eq!(
+        placed,
+        [r#"order_orders_placed_total{outcome="confirmed"} 1"#]
+    );
+    let help = metrics
+        .lines()
+        .find(|l| l.starts_with("# HELP order_orders_placed"))
+        .expect("help");
+    assert!(
+        help.contains("New orders recorded by POST /api/orders"),
+        "{help}"
+    );
+    assert!(help.contains("replays"), "{help}");
 }

@@ -620,3 +620,45 @@ async fn random_bodies_and_ids_never_get_a_5xx_or_a_non_problem_error() {
     }
     assert_eq!(cluster.settle_and_check(&[f.course]).await.len(), 1);
 }
+
+#[tokio::test]
+async fn a_token_whose_sub_holds_a_control_character_is_refused_with_401_by_both_services() {
+    let cluster = TestCluster::spawn().await;
+    let course = cluster.create_course(3, 1000).await;
+    let exp = chrono::Utc::now().timestamp() + 300;
+    let student = sign(
+        &json!({"sub": "bob\tsmith", "role": "student", "exp": exp}),
+        SECRET,
+    );
+    let placed = cluster
+        .send(
+            Method::POST,
+            format!("{}/api/orders", cluster.order_url),
+            Some(&student),
+            Some(json!({"course_id": course})),
+            &[],
+        )
+        .await;
+    placed.assert_problem(401, "unauthorized");
+    assert!(placed.headers.contains_key("www-authenticate"));
+    let service = sign(
+        &json!({"sub": "order\nservice", "role": "service", "exp": exp,
+                "iat": exp - 300, "aud": "course-service"}),
+        SECRET,
+    );
+    cluster
+        .send(
+            Method::PUT,
+            format!(
+                "{}/api/courses/{course}/reservations/{}",
+                cluster.course_url,
+                Uuid::now_v7()
+            ),
+            Some(&service),
+            Some(json!({"student_id": "s1"})),
+            &[],
+        )
+        .await
+        .assert_problem(401, "unauthorized");
+    assert_eq!(cluster.course(course).await["seats_held"], 0);
+}

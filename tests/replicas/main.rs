@@ -4,15 +4,15 @@
 //!
 //! Needs `TEST_DATABASE_URL` (built only with `--features postgres`; `scripts/test.sh` runs it).
 
-use course_service::{clock::SystemClock, store::SeatStore, store::postgres::PgStore};
+use course_service::{
+    clock::SystemClock,
+    store::{Inspect, postgres::PgStore},
+};
 use e2e_tests::procs::{ServiceProcess, create_course};
 use futures::{StreamExt, stream};
 use reqwest::StatusCode;
 use serde_json::{Value, json};
-use service_kit::{
-    TokenKeys,
-    postgres::{PgSettings, test_schema_url},
-};
+use service_kit::TokenKeys;
 use shared_types::Role;
 use sqlx::Row;
 use std::{
@@ -20,6 +20,7 @@ use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
+use storage_kit::postgres::{PgSettings, test_schema_url};
 use uuid::Uuid;
 
 const SECRET: &str = "replicas-test-secret-0123456789abcdefghijklmnop";

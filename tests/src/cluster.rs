@@ -2,13 +2,20 @@
 //! an HTTP client, handles on both services' state, and the checks every test ends with.
 
 use crate::proxy::FaultProxy;
-use course_service::{clock::SystemClock, store::SeatStore};
-use order_service::workflow::Workflow;
+use course_service::{
+    clock::SystemClock,
+    store::{Inspect, SeatStore},
+};
+use order_service::{
+    config::PaymentArgs,
+    repo::{OrderRepo, testing::Inspect as OrderInspect},
+};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use service_kit::{Secret, TokenKeys};
 use shared_types::{Order, OrderStatus, Role};
 use std::{sync::Arc, time::Duration};
+use storage_kit::journal::{Faults, StorageMode};
 use uuid::Uuid;
 
 pub const SECRET: &str = "e2e-secret-0123456789abcdefghijklmnopqrstuvwxyz";
@@ -23,6 +30,15 @@ pub struct ClusterOptions {
     pub order_deadline_ms: u64,
     pub reconcile_interval_ms: u64,
     pub reservation_ttl_secs: u64,
+    /// Keep course-service's state in the embedded store under this directory, with these storage
+    /// faults (whatever TEST_BACKEND says).
+    pub course_disk: Option<(std::path::PathBuf, Faults)>,
+    /// The same for order-service.
+    pub order_disk: Option<(std::path::PathBuf, Faults)>,
+    /// Collect payments through a local Stripe sandbox (`PAYMENT_PROVIDER=stripe`).
+    pub payments: bool,
+    /// order-service's rate limit per caller (requests per second, burst); none by default.
+    pub order_rate_limit: Option<(u32, u32)>,
 }
 
 impl Default for ClusterOptions {
@@ -34,6 +50,10 @@ impl Default for ClusterOptions {
             order_deadline_ms: 8000,
             reconcile_interval_ms: 100,
             reservation_ttl_secs: 300,
+            course_disk: None,
+            order_disk: None,
+            payments: false,
+            order_rate_limit: None,
         }
     }
 }
@@ -48,6 +68,10 @@ impl ClusterOptions {
             order_deadline_ms: 4000,
             reconcile_interval_ms: 100,
             reservation_ttl_secs: 300,
+            course_disk: None,
+            order_disk: None,
+            payments: false,
+            order_rate_limit: None,
         }
     }
 }
@@ -94,8 +118,13 @@ pub struct TestCluster {
     pub client: reqwest::Client,
     pub keys: TokenKeys,
     pub store: Arc<dyn SeatStore>,
-    pub workflow: Workflow,
+    pub inspect: Arc<dyn Inspect>,
+    /// order-service's repository, and its contents for checks.
+    pub orders: Arc<dyn OrderRepo>,
+    pub order_contents: Arc<dyn OrderInspect>,
     pub proxy: Option<FaultProxy>,
+    /// The Stripe sandbox order-service collects payments through, when asked for.
+    pub sandbox: Option<stripe_sandbox::Sandbox>,
     handles: Vec<actix_web::dev::ServerHandle>,
 }
 
@@ -107,10 +136,16 @@ impl TestCluster {
     pub async fn spawn_with(options: ClusterOptions) -> TestCluster {
         let mut course_config = course_service::Config::local(Secret::new(SECRET));
         course_config.reservation_ttl_secs = options.reservation_ttl_secs;
-        course_config.http_workers = Some(2);
-        if service_kit::postgres::testing_postgres() {
-            course_config.database.database_url =
-                Some(service_kit::postgres::test_schema_url().await);
+        course_config.server.http_workers = Some(2);
+        if storage_kit::postgres::testing_postgres() {
+            course_config.storage.database.database_url =
+                Some(storage_kit::postgres::test_schema_url().await);
+        }
+        if let Some((dir, faults)) = &options.course_disk {
+            course_config.storage.database.database_url = None;
+            course_config.storage.mode = StorageMode::Embedded;
+            course_config.storage.data_dir = dir.clone();
+            course_config.storage.faults = faults.clone();
         }
         let courses = course_service::Application::build(&course_config, Arc::new(SystemClock))
             .await
@@ -125,22 +160,59 @@ impl TestCluster {
             .as_ref()
             .map_or(course_url.clone(), |p| p.address.clone());
 
+        let sandbox = if options.payments {
+            let config = stripe_sandbox::SandboxConfig::local();
+            Some(stripe_sandbox::spawn(config).await.expect("Stripe sandbox"))
+        } else {
+            None
+        };
         let mut order_config = order_service::Config::local(Secret::new(SECRET), upstream);
+        if let Some(sandbox) = &sandbox {
+            order_config.payments = PaymentArgs::stripe(
+                sandbox.base_url(),
+                Secret::new(sandbox.api_key()),
+                Secret::new(sandbox.webhook_secret()),
+            );
+            order_config.payments.payment_poll_secs = 1;
+            order_config.payments.payment_timeout_ms = 2000;
+            order_config.payments.payment_retry_max = 1;
+        }
         order_config.course_timeout_ms = options.course_timeout_ms;
         order_config.course_retry_max = options.course_retry_max;
         order_config.order_deadline_ms = options.order_deadline_ms;
         order_config.reconcile_interval_ms = options.reconcile_interval_ms;
-        order_config.http_workers = Some(2);
-        if service_kit::postgres::testing_postgres() {
-            order_config.database.database_url =
-                Some(service_kit::postgres::test_schema_url().await);
+        order_config.server.http_workers = Some(2);
+        if let Some((rps, burst)) = options.order_rate_limit {
+            order_config.server.rate_limit_rps = rps;
+            order_config.server.rate_limit_burst = burst;
         }
-        let orders = order_service::Application::build(&order_config)
-            .await
-            .expect("order-service");
+        if storage_kit::postgres::testing_postgres() {
+            order_config.storage.database.database_url =
+                Some(storage_kit::postgres::test_schema_url().await);
+        }
+        if let Some((dir, faults)) = &options.order_disk {
+            order_config.storage.database.database_url = None;
+            order_config.storage.mode = StorageMode::Embedded;
+            order_config.storage.data_dir = dir.clone();
+            order_config.storage.faults = faults.clone();
+        }
+        let orders = order_service::Application::build(
+            &order_config,
+            Arc::new(order_service::clock::SystemClock),
+        )
+        .await
+        .expect("order-service");
         let order_url = format!("http://127.0.0.1:{}", orders.port());
+        if let Some(sandbox) = &sandbox {
+            sandbox.set_webhook_urls([format!("{order_url}/api/payments/stripe/webhook")]);
+        }
 
-        let (store, workflow) = (courses.store(), orders.workflow());
+        let (store, inspect, order_repo, order_contents) = (
+            courses.store(),
+            courses.inspect(),
+            orders.orders(),
+            orders.inspect(),
+        );
         let handles = vec![courses.handle(), orders.handle()];
         tokio::spawn(courses.run_until_stopped());
         tokio::spawn(orders.run_until_stopped());
@@ -155,9 +227,70 @@ impl TestCluster {
             client,
             keys: TokenKeys::from_secret(SECRET).expect("keys"),
             store,
-            workflow,
+            inspect,
+            orders: order_repo,
+            order_contents,
             proxy,
+            sandbox,
             handles,
+        }
+    }
+
+    pub fn sandbox(&self) -> &stripe_sandbox::Sandbox {
+        self.sandbox
+            .as_ref()
+            .expect("cluster started with payments")
+    }
+
+    /// A call to the sandbox's Stripe API (`GET` when `form` is `None`) with its secret key.
+    pub async fn stripe(&self, path: &str, form: Option<&[(&str, &str)]>) -> Value {
+        let sandbox = self.sandbox();
+        let url = format!("{}{path}", sandbox.base_url());
+        let request = match form {
+            Some(form) => self.client.post(url).form(form),
+            None => self.client.get(url),
+        };
+        let response = request
+            .bearer_auth(sandbox.api_key())
+            .send()
+            .await
+            .expect("sandbox answers");
+        response.json().await.expect("json")
+    }
+
+    /// A test control of the sandbox (`/_sandbox/...`).
+    pub async fn sandbox_control(&self, path: &str, body: Value) -> Value {
+        let url = format!("{}/_sandbox/{path}", self.sandbox().base_url());
+        let response = self
+            .client
+            .post(url)
+            .json(&body)
+            .send()
+            .await
+            .expect("sent");
+        assert!(
+            response.status().is_success(),
+            "{path}: {}",
+            response.status()
+        );
+        response.json().await.unwrap_or(Value::Null)
+    }
+
+    /// The order once `done` holds for its JSON (polled, at most `secs` seconds).
+    pub async fn order_until(
+        &self,
+        student: &str,
+        id: Uuid,
+        secs: u64,
+        done: impl Fn(&Value) -> bool,
+    ) -> Value {
+        let deadline = std::time::Instant::now() + Duration::from_secs(secs);
+        loop {
+            let order = self.get_order(student, id).await.body;
+            if done(&order) || std::time::Instant::now() > deadline {
+                return order;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 
@@ -247,6 +380,33 @@ impl TestCluster {
         self.order(student, json!({"course_id": course}), &[]).await
     }
 
+    /// Buys a seat as a client following the contract would: a 202 (pending past the deadline) is
+    /// followed with `GET /api/orders/{id}` until the order settles (bounded: 60 s). Answers the
+    /// outcome as (status of the final answer, code): 201 "" for confirmed, the problem's status
+    /// and code for a refusal, and for a followed order 201 "" or 409 with its failure code.
+    pub async fn buy_and_settle(&self, student: &str, course: Uuid) -> (StatusCode, String) {
+        let reply = self.buy(student, course).await;
+        if reply.status != StatusCode::ACCEPTED {
+            return (reply.status, reply.code().to_owned());
+        }
+        let id = reply.order_id();
+        let deadline = std::time::Instant::now() + Duration::from_secs(60);
+        loop {
+            let read = self.get_order(student, id).await;
+            match read.body["status"].as_str() {
+                Some("confirmed") => return (StatusCode::CREATED, String::new()),
+                Some("failed") => {
+                    let code = read.body["failure_code"].as_str().unwrap_or("");
+                    return (StatusCode::CONFLICT, code.to_owned());
+                }
+                Some("pending") if std::time::Instant::now() < deadline => {
+                    tokio::time::sleep(Duration::from_millis(50)).await
+                }
+                _ => return (read.status, format!("unsettled: {}", read.body)),
+            }
+        }
+    }
+
     pub async fn get_order(&self, student: &str, id: Uuid) -> Reply {
         let token = self.token(Role::Student, student);
         self.send(
@@ -289,26 +449,25 @@ impl TestCluster {
         (reply.status == StatusCode::OK).then_some(reply.body)
     }
 
+    /// Every order order-service keeps, in its wire form.
+    pub async fn all_orders(&self) -> Vec<Order> {
+        let orders = self.order_contents.all().await.expect("orders");
+        orders.iter().map(|o| o.to_wire()).collect()
+    }
+
     /// Waits until no order is pending (bounded), then checks every order against course-service:
     /// no confirmed order without a sold seat, no seat held or sold without a confirmed order, and
     /// the seat invariant on every course given. Returns the confirmed orders per course.
     pub async fn settle_and_check(&self, courses: &[Uuid]) -> Vec<usize> {
         let started = std::time::Instant::now();
-        while self
-            .workflow
-            .store()
-            .work_count()
-            .await
-            .expect("work count")
-            > 0
-        {
+        while self.orders.work_count().await.expect("work count") > 0 {
             assert!(
                 started.elapsed() < Duration::from_secs(30),
                 "orders still pending after 30 s"
             );
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        let orders = self.workflow.store().all().await.expect("orders");
+        let orders = self.all_orders().await;
         for order in &orders {
             let reservation = self.reservation_of(order).await;
             let status = reservation
@@ -321,13 +480,15 @@ impl TestCluster {
                     "confirmed order {} without a sold seat",
                     order.id
                 ),
-                OrderStatus::Failed | OrderStatus::Cancelled => assert!(
+                OrderStatus::Failed | OrderStatus::Cancelled | OrderStatus::Refunded => assert!(
                     !matches!(status.as_deref(), Some("held" | "confirmed")),
                     "{:?} order {} still has a {status:?} seat",
                     order.status,
                     order.id
                 ),
-                OrderStatus::Pending => unreachable!("waited for pending orders"),
+                OrderStatus::Pending | OrderStatus::AwaitingPayment => {
+                    unreachable!("waited for orders with work left")
+                }
             }
         }
         let mut confirmed = Vec::new();
@@ -354,7 +515,7 @@ impl TestCluster {
             );
             confirmed.push(n);
         }
-        self.store
+        self.inspect
             .check_invariants()
             .await
             .expect("ledger invariants");

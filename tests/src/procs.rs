@@ -9,7 +9,7 @@ use std::{
 };
 
 /// The directory holding this build's binaries (`target/debug` or `target/release`), after making
-/// sure both service binaries are built and current.
+/// sure both service binaries and the launcher are built and current.
 pub fn binaries() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
     DIR.get_or_init(|| {
@@ -28,6 +28,8 @@ pub fn binaries() -> &'static PathBuf {
             "course-service",
             "-p",
             "order-service",
+            "-p",
+            "course-platform",
             "--bins",
         ]);
         if dir.ends_with("release") {
@@ -90,8 +92,28 @@ impl ServiceProcess {
         process
     }
 
+    /// Sets (or, with `None`, removes) a variable for the next [`ServiceProcess::restart`].
+    pub fn set_env(&mut self, name: &str, value: Option<&str>) {
+        self.env.retain(|(k, _)| k != name);
+        if let Some(value) = value {
+            self.env.push((name.to_owned(), value.to_owned()));
+        }
+    }
+
+    /// Whether the process is still running (false once it exited, or was killed or stopped).
+    pub fn running(&mut self) -> bool {
+        self.child
+            .as_mut()
+            .is_some_and(|c| c.try_wait().ok().flatten().is_none())
+    }
+
     pub fn base(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
+    }
+
+    /// The process id while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
     }
 
     /// Starts the process again on the same port and data directory.
@@ -181,6 +203,22 @@ impl Drop for ServiceProcess {
 
 /// Runs the binary `name` with `env` to completion (bounded) and returns its exit code and stderr.
 pub fn run_to_exit(name: &str, env: &[(&str, String)]) -> (Option<i32>, String) {
+    let finished = run(name, &[], env);
+    (finished.code, finished.stderr)
+}
+
+/// How a run of a binary ended.
+#[derive(Debug)]
+pub struct Finished {
+    /// `None` when it was still running after 10 s (and was killed).
+    pub code: Option<i32>,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Runs the binary `name` with `args` and `env` (nothing else of this process's environment but
+/// `HOST` and a free `PORT`) to completion, for at most 10 s.
+pub fn run(name: &str, args: &[&str], env: &[(&str, String)]) -> Finished {
     let port = std::net::TcpListener::bind("127.0.0.1:0")
         .expect("bind")
         .local_addr()
@@ -188,31 +226,40 @@ pub fn run_to_exit(name: &str, env: &[(&str, String)]) -> (Option<i32>, String) 
         .port();
     let mut command = Command::new(binaries().join(name));
     command
+        .args(args)
         .env_clear()
         .env("HOST", "127.0.0.1")
         .env("PORT", port.to_string())
-        .stdout(Stdio::null())
+        .stdout(Stdio::piped())
         .stderr(Stdio::piped());
     for (k, v) in env {
         command.env(k, v);
     }
-    let mut child = command.spawn().expect("spawn");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        if let Ok(Some(status)) = child.try_wait() {
-            let mut stderr = String::new();
-            if let Some(mut pipe) = child.stderr.take() {
-                use std::io::Read;
-                let _ = pipe.read_to_string(&mut stderr);
+    let child = command.spawn().expect("spawn");
+    let pid = child.id();
+    let (done, waited) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done.send(child.wait_with_output());
+    });
+    match waited.recv_timeout(Duration::from_secs(10)) {
+        Ok(output) => {
+            let output = output.expect("wait");
+            Finished {
+                code: output.status.code(),
+                stdout: String::from_utf8_lossy(&output.stdout).into_owned(),
+                stderr: String::from_utf8_lossy(&output.stderr).into_owned(),
             }
-            return (status.code(), stderr);
         }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            return (None, "still running after 10 s".into());
+        Err(_) => {
+            let _ = Command::new("kill")
+                .args(["-KILL", &pid.to_string()])
+                .status();
+            Finished {
+                code: None,
+                stdout: String::new(),
+                stderr: "still running after 10 s".into(),
+            }
         }
-        std::thread::sleep(Duration::from_millis(20));
     }
 }
 
@@ -266,4 +313,37 @@ pub async fn create_course(
         .await
         .expect("course json");
     created["id"].as_str().expect("course id").to_owned()
+}
+
+/// Sends one request with an optional bearer token, JSON body and `Idempotency-Key`, and returns
+/// the status and the JSON body (null when there is none). A request that gets no answer at all
+/// (the process is down) reads as 502.
+pub async fn call(
+    client: &reqwest::Client,
+    method: reqwest::Method,
+    url: String,
+    token: Option<String>,
+    body: Option<serde_json::Value>,
+    key: Option<&str>,
+) -> (reqwest::StatusCode, serde_json::Value) {
+    let mut request = client.request(method, url);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    if let Some(body) = body {
+        request = request.json(&body);
+    }
+    if let Some(key) = key {
+        request = request.header("Idempotency-Key", key);
+    }
+    match request.send().await {
+        Ok(response) => {
+            let status = response.status();
+            (
+                status,
+                response.json().await.unwrap_or(serde_json::Value::Null),
+            )
+        }
+        Err(_) => (reqwest::StatusCode::BAD_GATEWAY, serde_json::Value::Null),
+    }
 }

@@ -95,6 +95,11 @@ impl FaultProxy {
         self.shared.state.lock().rules.push((target, fault, times));
     }
 
+    /// Forgets every fault still to apply: from now on every request is forwarded untouched.
+    pub fn clear(&self) {
+        self.shared.state.lock().rules.clear();
+    }
+
     /// How many requests of `target` reached the proxy.
     pub fn count(&self, target: Target) -> usize {
         self.shared

@@ -43,16 +43,28 @@ impl NewCourse {
                 "title must be 1..={MAX_TITLE_CHARS} characters"
             )));
         }
-        if let Some(d) = &body.description
-            && d.chars().count() > MAX_DESCRIPTION_CHARS
-        {
-            return Err(invalid(format!(
-                "description must be at most {MAX_DESCRIPTION_CHARS} characters"
-            )));
+        if title.chars().any(char::is_control) {
+            return Err(invalid("title must not contain control characters"));
+        }
+        if let Some(d) = &body.description {
+            if d.chars().count() > MAX_DESCRIPTION_CHARS {
+                return Err(invalid(format!(
+                    "description must be at most {MAX_DESCRIPTION_CHARS} characters"
+                )));
+            }
+            // Line breaks and tabs are text; NUL and the other control characters are not (and
+            // no backend can store NUL in text).
+            if d.chars()
+                .any(|c| c.is_control() && !matches!(c, '\n' | '\r' | '\t'))
+            {
+                return Err(invalid(
+                    "description must not contain control characters other than line breaks and tabs",
+                ));
+            }
         }
         let currency = match body.currency.as_deref() {
             None => Currency::USD,
-            Some(code) => Currency::parse(code)?,
+            Some(code) => Currency::iso(code)?,
         };
         Ok(NewCourse {
             details: CourseDetails {
@@ -97,13 +109,35 @@ pub fn parse_user_id(id: &str, field: &str) -> Result<Arc<str>, ValidationError>
     }
 }
 
-/// An ISO 4217 code: three capital ASCII letters.
+/// An ISO 4217 code: three capital ASCII letters. A new course's currency must be on the ISO
+/// list ([`Currency::iso`]); codes read back from a store need only the shape ([`Currency::parse`]),
+/// so data written before a code left the list still loads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct Currency([u8; 3]);
 
 impl Currency {
     pub const USD: Currency = Currency(*b"USD");
 
+    /// A currency a request names: an ISO 4217 code of money in use
+    /// ([`shared_types::currency::accepted_codes`]).
+    pub fn iso(code: &str) -> Result<Self, ValidationError> {
+        let currency = Currency::parse(code)?;
+        if shared_types::currency::is_accepted(code) {
+            return Ok(currency);
+        }
+        let why = match iso_currency::Currency::from_code(code) {
+            None => "is not an ISO 4217 code".to_owned(),
+            Some(known) => match known.is_superseded() {
+                Some(by) => format!("is no longer in use (use {})", by.code()),
+                None => "names a metal, fund or test unit, not money".to_owned(),
+            },
+        };
+        Err(invalid(format!(
+            "currency {code} {why}; use an ISO 4217 code such as USD, EUR or JPY"
+        )))
+    }
+
+    /// Three capital letters, as stored.
     pub fn parse(code: &str) -> Result<Self, ValidationError> {
         match code.as_bytes() {
             &[a, b, c] if [a, b, c].iter().all(u8::is_ascii_uppercase) => Ok(Currency([a, b, c])),
@@ -183,6 +217,10 @@ mod tests {
                 currency: Some("EURO".into()),
                 ..body()
             },
+            CreateCourse {
+                currency: Some("XYZ".into()),
+                ..body()
+            },
         ];
         for case in cases {
             assert!(NewCourse::parse(case.clone(), "alice").is_err(), "{case:?}");
@@ -205,6 +243,27 @@ mod tests {
             ..body()
         };
         assert!(NewCourse::parse(c, "alice").is_ok());
+    }
+
+    #[test]
+    fn titles_and_descriptions_refuse_nul_and_control_characters() {
+        for title in ["nul\u{0}byte", "tab\there", "bell\u{7}"] {
+            let c = CreateCourse {
+                title: title.into(),
+                ..body()
+            };
+            assert!(NewCourse::parse(c, "alice").is_err(), "{title:?}");
+        }
+        let nul = CreateCourse {
+            description: Some("has a NUL \u{0} inside".into()),
+            ..body()
+        };
+        assert!(NewCourse::parse(nul, "alice").is_err());
+        let lines = CreateCourse {
+            description: Some("Lines\nand\ttabs\r\nare fine".into()),
+            ..body()
+        };
+        assert!(NewCourse::parse(lines, "alice").is_ok());
     }
 
     #[test]

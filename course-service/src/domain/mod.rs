@@ -11,13 +11,10 @@ pub mod book;
 pub mod course;
 pub mod reservation;
 
-pub use book::{BookChanges, BookError, BookEvents, CourseBook, CourseSnapshot, Held, HoldRequest};
+pub use book::{BookError, CourseBook, CourseSnapshot, Held, HoldRequest, LedgerEvent};
 pub use course::{CourseDetails, Currency, NewCourse, ValidationError};
 pub use reservation::{Reservation, SeatEffect, Status, TransitionError};
 
-use uuid::Uuid;
+mod ids;
 
-/// Identifies a course.
-pub type CourseId = Uuid;
-/// Identifies a reservation; chosen by the caller.
-pub type ReservationId = Uuid;
+pub use ids::{CourseId, ReservationId};

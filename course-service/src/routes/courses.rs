@@ -2,7 +2,7 @@
 
 use super::views;
 use crate::{
-    domain::{NewCourse, ValidationError, course},
+    domain::{CourseId, NewCourse, ValidationError, course},
     error::ApiError,
     store::SeatStore,
 };
@@ -11,7 +11,6 @@ use serde::Deserialize;
 use service_kit::Instructor;
 use shared_types::{Course, CreateCourse, Page, Problem, UpdatePrice, UpdateSeats};
 use utoipa::IntoParams;
-use uuid::Uuid;
 
 pub const DEFAULT_PAGE_SIZE: usize = 20;
 pub const MAX_PAGE_SIZE: usize = 100;
@@ -43,7 +42,12 @@ pub(crate) async fn create(
 #[serde(deny_unknown_fields)]
 #[into_params(parameter_in = Query)]
 pub(crate) struct ListQuery {
-    /// Only this instructor's courses.
+    /// Only this instructor's courses (1..=255 printable characters).
+    #[param(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001f\u007f-\u009f]+$"
+    )]
     instructor_id: Option<String>,
     /// Page size, 1..=100 (default 20).
     #[param(minimum = 1, maximum = 100)]
@@ -65,8 +69,13 @@ pub(crate) async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let limit = page_size(query.limit)?;
     let after = query.cursor.as_deref().map(parse_cursor).transpose()?;
+    let instructor = query
+        .instructor_id
+        .as_deref()
+        .map(|id| course::parse_user_id(id, "instructor_id"))
+        .transpose()?;
     let (courses, more) = store
-        .list_courses(query.instructor_id.as_deref(), after, limit)
+        .list_courses(instructor.as_deref(), after, limit)
         .await?;
     let next_cursor = more
         .then(|| courses.last().map(|c| c.id.to_string()))
@@ -86,7 +95,7 @@ pub(crate) async fn list(
     ))]
 pub(crate) async fn read(
     store: web::Data<dyn SeatStore>,
-    path: web::Path<Uuid>,
+    path: web::Path<CourseId>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(views::course(&store.course(*path).await?)))
 }
@@ -104,7 +113,7 @@ pub(crate) async fn read(
 pub(crate) async fn set_price(
     who: Instructor,
     store: web::Data<dyn SeatStore>,
-    path: web::Path<Uuid>,
+    path: web::Path<CourseId>,
     body: web::Json<UpdatePrice>,
 ) -> Result<HttpResponse, ApiError> {
     let price = course::parse_price(body.price_cents)?;
@@ -127,7 +136,7 @@ pub(crate) async fn set_price(
 pub(crate) async fn set_seats(
     who: Instructor,
     store: web::Data<dyn SeatStore>,
-    path: web::Path<Uuid>,
+    path: web::Path<CourseId>,
     body: web::Json<UpdateSeats>,
 ) -> Result<HttpResponse, ApiError> {
     let total = course::parse_seats(body.seats_total, "seats_total")?;
@@ -146,7 +155,8 @@ fn page_size(limit: Option<i64>) -> Result<usize, ValidationError> {
     }
 }
 
-fn parse_cursor(cursor: &str) -> Result<Uuid, ValidationError> {
-    Uuid::parse_str(cursor)
+fn parse_cursor(cursor: &str) -> Result<CourseId, ValidationError> {
+    cursor
+        .parse::<CourseId>()
         .map_err(|_| ValidationError("cursor is not one this service issued".into()))
 }

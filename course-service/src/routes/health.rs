@@ -1,6 +1,7 @@
-//! `/health/live`, `/health/ready` and `/api/health` (the original system's path, an alias of live).
+//! `/health/live`, `/health/ready` and `/api/health` (an alias of live, for clients of earlier
+//! releases).
 
-use crate::store::SeatStore;
+use crate::{expiry::SweepStats, store::SeatStore};
 use actix_web::{HttpResponse, web};
 use service_kit::health::health_response;
 use shared_types::Health;
@@ -20,22 +21,27 @@ pub(crate) async fn live(store: web::Data<dyn SeatStore>) -> HttpResponse {
     )
 }
 
-/// The original system's health path, an alias of `/health/live`.
+/// Liveness at `/api/health`, the path clients of earlier releases probe: the same answer as
+/// `/health/live`.
 #[utoipa::path(get, path = "/api/health", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub(crate) async fn api_health(store: web::Data<dyn SeatStore>) -> HttpResponse {
     live(store).await
 }
 
 /// Readiness (public): ready when its store answers (the embedded store has not failed a write;
-/// PostgreSQL answers a query): the listener opens only after the state is loaded and the expiry
-/// job has started.
+/// PostgreSQL answers a query) and the expiry job is scheduled and its latest sweep succeeded.
 #[utoipa::path(get, path = "/health/ready", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
-pub(crate) async fn ready(store: web::Data<dyn SeatStore>) -> HttpResponse {
+pub(crate) async fn ready(
+    store: web::Data<dyn SeatStore>,
+    expiry: web::Data<SweepStats>,
+) -> HttpResponse {
     let (check, ok) = store.ready().await;
-    let mut checks = BTreeMap::from([(
-        check.to_owned(),
-        if ok { "ok" } else { "failed" }.to_owned(),
-    )]);
-    checks.insert("expiry_job".to_owned(), "ok".to_owned());
+    let checks = BTreeMap::from([
+        (
+            check.to_owned(),
+            if ok { "ok" } else { "failed" }.to_owned(),
+        ),
+        ("expiry_job".to_owned(), expiry.health().to_owned()),
+    ]);
     health_response(SERVICE_NAME, checks)
 }

@@ -5,7 +5,7 @@ use shared_types as wire;
 
 pub fn course(c: &CourseSnapshot) -> wire::Course {
     wire::Course {
-        id: c.id,
+        id: c.id.into(),
         title: c.details.title.to_string(),
         description: c.details.description.as_deref().map(str::to_owned),
         instructor_id: c.details.instructor_id.to_string(),
@@ -22,8 +22,8 @@ pub fn course(c: &CourseSnapshot) -> wire::Course {
 
 pub fn reservation(course_id: CourseId, id: ReservationId, r: &Reservation) -> wire::Reservation {
     wire::Reservation {
-        id,
-        course_id,
+        id: id.into(),
+        course_id: course_id.into(),
         student_id: r.student.as_deref().map(str::to_owned),
         unit_price_cents: r.unit_price_cents,
         currency: r.currency.as_str().to_owned(),

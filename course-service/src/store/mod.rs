@@ -1,47 +1,166 @@
-//! The storage seam: everything the handlers, the expiry job and the metrics need from wherever
-//! the seats live, as one trait with two implementations:
+//! The storage port: everything the handlers, the expiry job and the metrics need from wherever
+//! the seats live, in this module's own vocabulary (refusals, totals, sweep reports, transition
+//! counts), with one folder per backend behind it:
 //!
-//! - [`embedded`]: the in-memory [`Inventory`](crate::inventory::Inventory), one lock per course,
-//!   made durable through the embedded store (or kept in memory only). One process owns the state.
+//! - [`embedded`]: every course's ledger in memory, one lock per course, made durable through the
+//!   embedded store (or kept in memory only). One process owns the state.
 //! - [`postgres`]: every replica on one PostgreSQL database; seat safety is in SQL (conditional
 //!   updates, CHECK and unique constraints), so any number of replicas may serve at once.
 //!
-//! Every method answers only once its change is durable.
+//! Both backends decide with the same pure rules (`crate::domain`). Every method answers only
+//! once what it reports is durable. [`open`] picks the backend from the configuration; this
+//! module imports nothing from the backends' insides, the expiry job or the metrics.
 
 pub mod embedded;
 pub mod postgres;
 
 use crate::{
+    clock::Clock,
+    config::Config,
     domain::{
-        BookError, CourseId, CourseSnapshot, Held, HoldRequest, NewCourse, Reservation,
-        ReservationId,
+        BookError, CourseId, CourseSnapshot, Held, HoldRequest, LedgerEvent, NewCourse,
+        Reservation, ReservationId, Status,
     },
-    expiry::SweepReport,
-    inventory::{InventoryError, Totals},
-    metrics::TransitionCounters,
 };
 use async_trait::async_trait;
-use service_kit::journal::JournalError;
+use std::sync::{
+    Arc,
+    atomic::{AtomicU64, Ordering},
+};
+
+/// A request the store understood and answered no to.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Refusal {
+    #[error("no such course")]
+    CourseNotFound,
+    #[error("a student may hold at most {limit} seats at once")]
+    HoldLimitReached { limit: u32 },
+    #[error(transparent)]
+    Book(#[from] BookError),
+}
 
 /// A store's refusal, or its failure to answer.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error(transparent)]
-    Refused(#[from] InventoryError),
+    Refused(#[from] Refusal),
     /// The change may or may not have happened; the caller may retry (every change is idempotent).
-    #[error("the store is unavailable: {0}")]
-    Unavailable(String),
+    #[error("the store is unavailable: {reason}")]
+    Unavailable {
+        reason: String,
+        #[source]
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
+}
+
+impl StoreError {
+    /// The store could not answer, for a reason of its own (no underlying error).
+    pub fn unavailable_for(reason: impl Into<String>) -> Self {
+        StoreError::Unavailable {
+            reason: reason.into(),
+            source: None,
+        }
+    }
+
+    /// The store could not answer, because of `source`.
+    pub fn unavailable(
+        reason: impl Into<String>,
+        source: impl std::error::Error + Send + Sync + 'static,
+    ) -> Self {
+        StoreError::Unavailable {
+            reason: reason.into(),
+            source: Some(Box::new(source)),
+        }
+    }
 }
 
 impl From<BookError> for StoreError {
     fn from(e: BookError) -> Self {
-        StoreError::Refused(InventoryError::Book(e))
+        StoreError::Refused(Refusal::Book(e))
     }
 }
 
-impl From<JournalError> for StoreError {
-    fn from(e: JournalError) -> Self {
-        StoreError::Unavailable(e.to_string())
+impl From<storage_kit::journal::JournalError> for StoreError {
+    fn from(e: storage_kit::journal::JournalError) -> Self {
+        StoreError::unavailable("the store failed a write; the service must be restarted", e)
+    }
+}
+
+/// Seat totals across all courses.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Totals {
+    pub courses: u64,
+    pub seats_total: u64,
+    pub seats_available: u64,
+    pub seats_held: u64,
+    pub seats_sold: u64,
+    /// Holds waiting to expire (deadline entries in the index, for the embedded store).
+    pub expiry_backlog: u64,
+}
+
+/// What one full sweep did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct SweepReport {
+    /// Deadlines that were due.
+    pub due: usize,
+    /// Holds that actually expired (the rest had been confirmed or cancelled already).
+    pub expired: usize,
+}
+
+/// Reservations entering each status through this process, as plain counts.
+#[derive(Debug, Default)]
+pub struct TransitionCounts {
+    held: AtomicU64,
+    confirmed: AtomicU64,
+    cancelled: AtomicU64,
+    expired: AtomicU64,
+    released: AtomicU64,
+}
+
+/// A copy of the [`TransitionCounts`] at one moment.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Transitions {
+    pub held: u64,
+    pub confirmed: u64,
+    pub cancelled: u64,
+    pub expired: u64,
+    pub released: u64,
+}
+
+impl TransitionCounts {
+    /// Counts the statuses reservations entered in a ledger's events.
+    pub fn add(&self, events: &[LedgerEvent]) {
+        for status in events.iter().filter_map(LedgerEvent::entered) {
+            self.count(status);
+        }
+    }
+
+    /// Counts one reservation entering `status`.
+    pub fn count(&self, status: Status) {
+        self.count_many(status, 1);
+    }
+
+    /// Counts `n` reservations entering `status`.
+    pub fn count_many(&self, status: Status, n: u64) {
+        let counter = match status {
+            Status::Held => &self.held,
+            Status::Confirmed => &self.confirmed,
+            Status::Cancelled => &self.cancelled,
+            Status::Expired => &self.expired,
+            Status::Released => &self.released,
+        };
+        counter.fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn snapshot(&self) -> Transitions {
+        let get = |c: &AtomicU64| c.load(Ordering::Relaxed);
+        Transitions {
+            held: get(&self.held),
+            confirmed: get(&self.confirmed),
+            cancelled: get(&self.cancelled),
+            expired: get(&self.expired),
+            released: get(&self.released),
+        }
     }
 }
 
@@ -106,7 +225,7 @@ pub trait SeatStore: Send + Sync + std::fmt::Debug + 'static {
     async fn totals(&self) -> Result<Totals, StoreError>;
 
     /// Reservations entering each status through this process.
-    fn transitions(&self) -> TransitionCounters;
+    fn transitions(&self) -> Transitions;
 
     /// Whether the process may go on serving (false: restart it).
     fn live(&self) -> bool;
@@ -114,12 +233,55 @@ pub trait SeatStore: Send + Sync + std::fmt::Debug + 'static {
     /// Whether the store answers now; names the check for `/health/ready`.
     async fn ready(&self) -> (&'static str, bool);
 
-    /// Resolves once every change made so far is durable (at shutdown).
-    async fn flush(&self) -> Result<(), StoreError>;
+    /// At shutdown: makes every change so far durable and lets go of the store (connections,
+    /// files and their lock). Nothing is served from it afterwards.
+    async fn close(&self) -> Result<(), StoreError>;
+}
 
-    /// Checks that seat counters agree with the reservations everywhere; for tests.
+/// What tests and checks look at inside a store; the service itself never calls these.
+#[async_trait]
+pub trait Inspect: Send + Sync + std::fmt::Debug + 'static {
+    /// Checks that seat counters agree with the reservations everywhere.
     async fn check_invariants(&self) -> Result<(), String>;
 
-    /// How many holds `student` has now, as counted for the limit; for tests.
+    /// How many holds `student` has now, as counted for the limit.
     async fn holds_of(&self, student: &str) -> Result<u32, StoreError>;
+}
+
+/// An opened store: the port the service uses, and the same backend for inspection.
+#[derive(Debug, Clone)]
+pub struct Opened {
+    pub store: Arc<dyn SeatStore>,
+    pub inspect: Arc<dyn Inspect>,
+}
+
+/// Opens the store `config` names: PostgreSQL when `DATABASE_URL` is set, else the embedded
+/// store under `DATA_DIR` (or in memory with `STORAGE=memory`). A store that cannot be opened or
+/// read stops the service: it never starts empty over existing data.
+pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Opened> {
+    let ttl = chrono::TimeDelta::seconds(config.reservation_ttl_secs as i64);
+    match config.storage.database.settings() {
+        Some(settings) => {
+            let store =
+                postgres::PgStore::connect(&settings, clock, ttl, config.max_holds_per_student)
+                    .await?;
+            tracing::info!(
+                database = %storage_kit::postgres::redacted(&settings.url),
+                max_connections = settings.max_connections,
+                "state in PostgreSQL"
+            );
+            let store = Arc::new(store);
+            Ok(Opened {
+                store: store.clone(),
+                inspect: store,
+            })
+        }
+        None => {
+            let store = Arc::new(embedded::open(config, clock, ttl).await?);
+            Ok(Opened {
+                store: store.clone(),
+                inspect: store,
+            })
+        }
+    }
 }

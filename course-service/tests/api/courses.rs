@@ -52,6 +52,7 @@ async fn invalid_courses_answer_400_validation_failed() {
         json!({"title": "x", "price_cents": 1, "seats": 0}),
         json!({"title": "x", "price_cents": 1, "seats": 1_000_001}),
         json!({"title": "x", "price_cents": 1, "seats": 1, "currency": "usd"}),
+        json!({"title": "x", "price_cents": 1, "seats": 1, "currency": "XYZ"}),
         json!({"price_cents": 1, "seats": 1}),
         json!({"title": "x", "price_cents": 1, "seats": 1, "instructor_id": "bob"}),
     ];
@@ -267,4 +268,30 @@ async fn capacity_changes_keep_the_invariant_and_never_drop_below_committed() {
         )
         .await;
     assert_eq!(seats(&shrunk.body), (0, 1, 1));
+}
+
+#[tokio::test]
+async fn nul_bytes_and_control_characters_are_refused_alike_on_every_backend() {
+    let app = TestApp::spawn().await;
+    let token = app.token(Role::Instructor, "alice");
+    for body in [
+        json!({"title": "nul\u{0}", "price_cents": 1, "seats": 1}),
+        json!({"title": "ok", "description": "nul \u{0} inside", "price_cents": 1, "seats": 1}),
+        json!({"title": "tab\there", "price_cents": 1, "seats": 1}),
+    ] {
+        app.send(Method::POST, "/api/courses", Some(&token), Some(body))
+            .await
+            .assert_problem(400, "validation_failed");
+    }
+    app.get("/api/courses?instructor_id=a%00b")
+        .await
+        .assert_problem(400, "validation_failed");
+    let course = id_of(&app.create_course("alice", 1, 100).await);
+    app.hold(&course, Uuid::now_v7(), "nul\u{0}student")
+        .await
+        .assert_problem(400, "validation_failed");
+    let c = app.course(&course).await;
+    assert_eq!(c["seats_held"], 0, "nothing changed: {c}");
+    let listed = app.get("/api/courses?instructor_id=alice").await;
+    assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(1));
 }

@@ -2,6 +2,7 @@
 //! it on time.
 
 use crate::helpers::{TTL_SECS, TestApp, id_of, seats};
+use course_service::domain::{CourseId, ReservationId};
 use reqwest::StatusCode;
 use std::time::{Duration, Instant};
 use uuid::Uuid;
@@ -47,7 +48,7 @@ async fn a_sweep_with_nothing_due_leaves_the_deadline_heap_alone() {
         app.store
             .hold(
                 course.parse().expect("uuid"),
-                Uuid::now_v7(),
+                ReservationId::new_v7(),
                 &course_service::domain::HoldRequest {
                     student: format!("s{i}").into(),
                     expected_price_cents: None,
@@ -63,12 +64,13 @@ async fn a_sweep_with_nothing_due_leaves_the_deadline_heap_alone() {
 
 #[tokio::test]
 async fn a_sweep_of_many_courses_in_batches_returns_every_seat() {
-    let app = TestApp::spawn().await;
+    // Only this test's sweep runs: the scheduled one would share the work and the report.
+    let app = TestApp::spawn_with(|c| c.expiry_sweep_cron = "0 0 0 1 1 *".into()).await;
     let mut courses = Vec::new();
     for _ in 0..5 {
         courses.push(
             id_of(&app.create_course("alice", 1000, 1).await)
-                .parse::<Uuid>()
+                .parse::<CourseId>()
                 .expect("uuid"),
         );
     }
@@ -79,7 +81,7 @@ async fn a_sweep_of_many_courses_in_batches_returns_every_seat() {
                 expected_price_cents: None,
             };
             app.store
-                .hold(*course, Uuid::now_v7(), &request)
+                .hold(*course, ReservationId::new_v7(), &request)
                 .await
                 .expect("held");
         }

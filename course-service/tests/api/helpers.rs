@@ -4,7 +4,7 @@ use chrono::TimeDelta;
 use course_service::{
     Application, Config,
     clock::{Clock, ManualClock, SystemClock},
-    store::SeatStore,
+    store::{Inspect, SeatStore},
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -20,6 +20,7 @@ pub struct TestApp {
     pub address: String,
     pub client: reqwest::Client,
     pub store: Arc<dyn SeatStore>,
+    pub inspect: Arc<dyn Inspect>,
     pub clock: Arc<ManualClock>,
     pub keys: TokenKeys,
     handle: actix_web::dev::ServerHandle,
@@ -91,30 +92,55 @@ impl TestApp {
         app_clock: Arc<dyn Clock>,
         clock: Arc<ManualClock>,
     ) -> TestApp {
+        TestApp::try_spawn(adjust, app_clock, clock)
+            .await
+            .expect("build")
+    }
+
+    /// Like [`TestApp::spawn_with`], but a service that cannot start is an error, not a panic.
+    pub async fn try_spawn_with(adjust: impl FnOnce(&mut Config)) -> anyhow::Result<TestApp> {
+        let clock = Arc::new(ManualClock::starting_now());
+        TestApp::try_spawn(adjust, clock.clone(), clock).await
+    }
+
+    async fn try_spawn(
+        adjust: impl FnOnce(&mut Config),
+        app_clock: Arc<dyn Clock>,
+        clock: Arc<ManualClock>,
+    ) -> anyhow::Result<TestApp> {
         let mut config = Config::local(Secret::new(SECRET));
         config.reservation_ttl_secs = TTL_SECS;
-        config.http_workers = Some(2);
-        if service_kit::postgres::testing_postgres() {
-            config.database.database_url = Some(service_kit::postgres::test_schema_url().await);
+        config.server.http_workers = Some(2);
+        if storage_kit::postgres::testing_postgres() {
+            config.storage.database.database_url =
+                Some(storage_kit::postgres::test_schema_url().await);
         }
         adjust(&mut config);
-        let app = Application::build(&config, app_clock).await.expect("build");
+        let app = Application::build(&config, app_clock).await?;
         let address = format!("http://127.0.0.1:{}", app.port());
-        let store = app.store();
+        let (store, inspect) = (app.store(), app.inspect());
         let handle = app.handle();
         tokio::spawn(app.run_until_stopped());
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(512)
             .build()
             .expect("client");
-        TestApp {
+        Ok(TestApp {
             address,
             client,
             store,
+            inspect,
             clock,
             keys: TokenKeys::from_secret(SECRET).expect("keys"),
             handle,
-        }
+        })
+    }
+
+    /// Stops the server and waits until it has finished.
+    pub async fn stop(self) {
+        let handle = self.handle.clone();
+        drop(self);
+        handle.stop(true).await;
     }
 
     pub fn token(&self, role: Role, sub: &str) -> String {
@@ -127,13 +153,13 @@ impl TestApp {
     }
 
     /// Runs one full expiry sweep at the current (manual) time.
-    pub async fn sweep(&self) -> course_service::expiry::SweepReport {
+    pub async fn sweep(&self) -> course_service::store::SweepReport {
         self.store.sweep().await.expect("sweep")
     }
 
     /// Checks the seat counters against the reservations.
     pub async fn check_invariants(&self) {
-        self.store
+        self.inspect
             .check_invariants()
             .await
             .expect("ledger invariants");

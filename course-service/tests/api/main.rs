@@ -3,6 +3,7 @@
 mod auth;
 mod concurrency;
 mod courses;
+mod disk;
 mod expiry;
 mod fuzz;
 mod helpers;

@@ -91,3 +91,21 @@ async fn the_docs_page_is_served_from_the_binary() {
         "assets are served locally, not from a CDN"
     );
 }
+
+#[test]
+fn the_document_lists_the_currencies_a_course_may_have() {
+    let document = serde_json::to_value(ApiDoc::openapi()).expect("json");
+    let create = &document["components"]["schemas"]["CreateCourse"];
+    let currencies = create["properties"]["currency"]["enum"]
+        .as_array()
+        .expect("an enum of currencies");
+    for code in ["USD", "EUR", "JPY"] {
+        assert!(currencies.contains(&code.into()), "{code}");
+    }
+    assert!(!currencies.contains(&"XYZ".into()));
+    let required = create["required"].as_array().cloned().unwrap_or_default();
+    assert!(
+        !required.contains(&"currency".into()),
+        "currency is optional"
+    );
+}

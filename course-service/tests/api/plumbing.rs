@@ -153,8 +153,8 @@ async fn ids_that_are_not_uuids_answer_400_quickly() {
 #[tokio::test]
 async fn callers_over_their_rate_get_429_with_retry_after_and_services_are_exempt() {
     let app = TestApp::spawn_with(|c| {
-        c.rate_limit_rps = 1;
-        c.rate_limit_burst = 3;
+        c.server.rate_limit_rps = 1;
+        c.server.rate_limit_burst = 3;
     })
     .await;
     let alice = app.token(Role::Instructor, "alice");
@@ -221,8 +221,8 @@ async fn callers_over_their_rate_get_429_with_retry_after_and_services_are_exemp
 #[tokio::test]
 async fn anonymous_callers_are_limited_per_address() {
     let app = TestApp::spawn_with(|c| {
-        c.rate_limit_rps = 1;
-        c.rate_limit_burst = 5;
+        c.server.rate_limit_rps = 1;
+        c.server.rate_limit_burst = 5;
     })
     .await;
     let statuses: Vec<u16> = futures::future::join_all((0..8).map(|_| app.get("/api/courses")))
@@ -246,7 +246,7 @@ async fn anonymous_callers_are_limited_per_address() {
 async fn a_client_too_slow_to_send_its_head_or_body_is_cut_off() {
     use std::io::{Read, Write};
     use std::time::{Duration, Instant};
-    let app = TestApp::spawn_with(|c| c.client_timeout_ms = 500).await;
+    let app = TestApp::spawn_with(|c| c.server.client_timeout_ms = 500).await;
     let port = app
         .address
         .rsplit(':')
@@ -292,4 +292,90 @@ async fn a_client_too_slow_to_send_its_head_or_body_is_cut_off() {
         }
     }
     assert_eq!(app.get("/api/courses").await.body["items"], json!([]));
+}
+
+/// Sends `request` on a fresh connection and reads the whole answer: (status, content type, body).
+fn raw_exchange(port: u16, request: &[u8]) -> (u16, String, serde_json::Value) {
+    use std::io::{Read, Write};
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .set_read_timeout(Some(std::time::Duration::from_secs(5)))
+        .expect("timeout");
+    // A client may be cut off while it still writes (431): what it managed to send is enough.
+    let _ = stream.write_all(request);
+    let mut answer = Vec::new();
+    let _ = stream.read_to_end(&mut answer);
+    let answer = String::from_utf8_lossy(&answer).into_owned();
+    let (head, body) = answer.split_once("\r\n\r\n").unwrap_or((&answer, ""));
+    let status = head
+        .split(' ')
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let content_type = head
+        .lines()
+        .find_map(|l| {
+            l.to_ascii_lowercase()
+                .strip_prefix("content-type: ")
+                .map(str::to_owned)
+        })
+        .unwrap_or_default();
+    (
+        status,
+        content_type,
+        serde_json::from_str(body).unwrap_or_default(),
+    )
+}
+
+#[tokio::test]
+async fn the_frameworks_own_400_408_and_431_answer_problem_json_too() {
+    let app = TestApp::spawn_with(|c| c.server.client_timeout_ms = 1000).await;
+    let port: u16 = app
+        .address
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.parse().ok())
+        .expect("port");
+    let huge = format!(
+        "GET /health/live HTTP/1.1\r\nHost: x\r\nX-Big: {}\r\n\r\n",
+        "a".repeat(512 * 1024)
+    );
+    let many: String = (0..200).map(|i| format!("X-H{i}: v\r\n")).collect();
+    let many = format!("GET /health/live HTTP/1.1\r\nHost: x\r\n{many}\r\n");
+    // (An oversized head is cut off when the server stops reading it: 431, or 408 when the
+    // rest of the head never arrives.)
+    let cases: [(&[u8], &[u16], &str); 5] = [
+        (b"THIS IS NOT HTTP\r\n\r\n", &[400], "validation_failed"),
+        (
+            b"GET /health/live HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+            &[400],
+            "validation_failed",
+        ),
+        (
+            b"GET /health/live HTTP/1.1\r\nHost: x\r\n",
+            &[408],
+            "request_timeout",
+        ),
+        (huge.as_bytes(), &[431, 408], ""),
+        (many.as_bytes(), &[431, 400, 408], ""),
+    ];
+    for (request, statuses, code) in cases {
+        let request = request.to_vec();
+        let (status, content_type, body) =
+            tokio::task::spawn_blocking(move || raw_exchange(port, &request))
+                .await
+                .expect("client");
+        assert!(statuses.contains(&status), "{status} {body}");
+        let code = match (code, status) {
+            ("", 400) => "validation_failed",
+            ("", 408) => "request_timeout",
+            ("", _) => "headers_too_large",
+            (code, _) => code,
+        };
+        assert_eq!(content_type, "application/problem+json", "{status}");
+        assert_eq!(body["code"], code, "{body}");
+        assert_eq!(body["status"], status, "{body}");
+    }
+    // The connection filter leaves everything else alone.
+    assert_eq!(app.get("/health/live").await.status, 200);
 }

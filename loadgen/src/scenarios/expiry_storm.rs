@@ -60,12 +60,11 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     let clock = Arc::new(ManualClock::starting_now());
     let mut config = Config::local(secret);
     config.reservation_ttl_secs = TTL_SECS;
-    config.http_workers = Some(args.http_workers);
+    config.server.http_workers = Some(args.http_workers);
     let app = Application::build(&config, clock.clone() as Arc<dyn Clock>).await?;
     let address = crate::target::addr(&format!("127.0.0.1:{}", app.port()))?;
-    let inventory = app.inventory().ok_or_else(|| {
-        anyhow::anyhow!("the expiry storm drives the in-memory inventory directly")
-    })?;
+    // Set-up goes straight to the store, through its port, skipping HTTP.
+    let inventory = app.store();
     let sweep_stats = app.sweep_stats();
     tokio::spawn(app.run_until_stopped());
 
@@ -83,17 +82,18 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     };
     let probe_course = inventory
         .create_course(course("probe", 1_000_000))
-        .unsynced()
+        .await?
         .id;
     let rss_before = memory_kib(pid, "VmRSS:").unwrap_or(0);
-    let storm: Vec<Uuid> = (0..args.courses.max(1))
-        .map(|_| {
+    let mut storm: Vec<course_service::domain::CourseId> = Vec::new();
+    for _ in 0..args.courses.max(1) {
+        storm.push(
             inventory
                 .create_course(course("storm", per_course))
-                .unsynced()
-                .id
-        })
-        .collect();
+                .await?
+                .id,
+        );
+    }
     let placing = Instant::now();
     for i in 0..args.holds {
         let request = HoldRequest {
@@ -103,10 +103,10 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
         inventory
             .hold(
                 storm[(i % storm.len() as u64) as usize],
-                Uuid::new_v4(),
+                course_service::domain::ReservationId::from(Uuid::new_v4()),
                 &request,
-            )?
-            .unsynced();
+            )
+            .await?;
     }
     let place_secs = placing.elapsed().as_secs_f64();
     let rss_after = memory_kib(pid, "VmRSS:").unwrap_or(0);
@@ -118,7 +118,7 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     let controller = {
         let (clock, inventory, sweeping, storm) = (
             Arc::clone(&clock),
-            inventory.clone(),
+            Arc::clone(&inventory),
             Arc::clone(&sweeping),
             Arc::clone(&storm_ids),
         );
@@ -127,10 +127,14 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
             clock.advance(TimeDelta::seconds(TTL_SECS as i64));
             let deadline = Instant::now();
             sweeping.store(true, Ordering::Release);
-            while storm
-                .iter()
-                .any(|c| inventory.course(*c).is_ok_and(|s| s.seats_held > 0))
-            {
+            loop {
+                let mut holding = false;
+                for c in storm.iter() {
+                    holding |= inventory.course(*c).await.is_ok_and(|s| s.seats_held > 0);
+                }
+                if !holding {
+                    break;
+                }
                 if deadline.elapsed() > Duration::from_secs(30) {
                     break;
                 }
@@ -184,8 +188,9 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
                         .or_default()
                         .record(elapsed, outcome.clone());
                 }
+                let failed = outcome.is_err();
                 stats.entry(op).or_default().record(elapsed, outcome);
-                budget.finished_one();
+                budget.finished_one(failed);
             }
             stats
         }
@@ -194,7 +199,7 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     let sweep = controller.await?;
     let mut returned = true;
     for c in &storm {
-        let s = inventory.course(*c)?;
+        let s = inventory.course(*c).await?;
         returned &= s.seats_held == 0 && s.seats_available() == s.seats_total;
     }
     let in_sweep_p99 = stats

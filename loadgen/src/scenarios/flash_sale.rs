@@ -76,11 +76,12 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
                 if outcome.is_ok() {
                     last.fetch_max(started.elapsed().as_micros() as u64, Ordering::Relaxed);
                 }
+                let failed = outcome.is_err();
                 stats
                     .entry("order")
                     .or_default()
                     .record(sent.elapsed(), outcome);
-                budget.finished_one();
+                budget.finished_one(failed);
             }
             stats
         }

@@ -1,5 +1,6 @@
 //! The named scenarios, and the setup they share.
 
+pub mod checkout;
 pub mod expiry_storm;
 pub mod flash_sale;
 pub mod orders;
@@ -68,6 +69,45 @@ pub async fn seat_counts(
         get("seats_held")?,
         get("seats_sold")?,
     ))
+}
+
+/// Bearer tokens of `n` (at least one) distinct students, `student-0` on.
+pub fn student_tokens(keys: &TokenKeys, n: usize) -> Vec<hyper::header::HeaderValue> {
+    (0..n.max(1))
+        .map(|s| bearer(&keys.mint(&format!("student-{s}"), Role::Student, 3600)))
+        .collect()
+}
+
+/// The checks after a run that sold `confirmed` seats over `courses`: the invariant on every
+/// course, exactly the confirmed seats sold (`what` names them), and nothing left held.
+pub async fn sold_checks(
+    course_service: SocketAddr,
+    keys: &TokenKeys,
+    courses: &[Uuid],
+    confirmed: u64,
+    what: &str,
+) -> anyhow::Result<Vec<crate::report::Check>> {
+    use crate::report::Check;
+    let (mut sold, mut held, mut invariant) = (0, 0, true);
+    for course in courses {
+        let (total, available, h, s) = seat_counts(course_service, keys, *course).await?;
+        invariant &= available + h + s == total;
+        sold += s;
+        held += h;
+    }
+    Ok(vec![
+        Check::new(
+            "seat invariant",
+            invariant,
+            "available + held + sold == total on every course",
+        ),
+        Check::new(
+            &format!("sold == confirmed {what}"),
+            sold == confirmed,
+            format!("sold {sold} confirmed {confirmed}"),
+        ),
+        Check::new("no seat left held", held == 0, format!("held {held}")),
+    ])
 }
 
 /// The command line of this run, for the report.

@@ -1,18 +1,17 @@
 //! `orders`: sustained end-to-end orders through order-service (hold, record, confirm per order).
 
-use super::{command_line, create_course, reserve::outcome, seat_counts};
+use super::{command_line, create_course, reserve::outcome, sold_checks, student_tokens};
 use crate::{
-    client::bearer,
     procstat::Probe,
-    report::{Check, RunReport},
+    report::RunReport,
     runner::{self, Limits},
     stats::Stats,
     target::{Target, TargetArgs},
 };
 use hyper::Method;
 use serde_json::json;
-use shared_types::Role;
 use std::{sync::Arc, time::Instant};
+use uuid::Uuid;
 
 const SEATS_PER_COURSE: u32 = 1_000_000;
 
@@ -30,31 +29,50 @@ pub struct Args {
     pub students: usize,
 }
 
+/// What a run of orders sends: the courses, a body ordering each, the students' tokens, and the
+/// limits with the requests bounded by the orders that can succeed (each student buys each
+/// course once).
+pub struct Catalog {
+    pub courses: Vec<Uuid>,
+    pub bodies: Vec<bytes::Bytes>,
+    pub tokens: Vec<hyper::header::HeaderValue>,
+    pub limits: Limits,
+}
+
+impl Catalog {
+    /// Creates the courses of `args` on `target` and mints its students' tokens.
+    pub async fn create(args: &Args, target: &Target) -> anyhow::Result<Catalog> {
+        let mut courses = Vec::new();
+        for _ in 0..args.courses.max(1) {
+            courses.push(create_course(target.course, &target.keys, SEATS_PER_COURSE, 1000).await?);
+        }
+        let tokens = student_tokens(&target.keys, args.students);
+        let mut limits = args.limits;
+        limits.requests = limits.requests.min((courses.len() * tokens.len()) as u64);
+        let bodies = courses
+            .iter()
+            .map(|c| json!({"course_id": c}).to_string().into())
+            .collect();
+        Ok(Catalog {
+            courses,
+            bodies,
+            tokens,
+            limits,
+        })
+    }
+}
+
 pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     let target = Target::prepare(&args.target, true).await?;
     anyhow::ensure!(!target.orders.is_empty(), "no order-service to load");
-    let mut courses = Vec::new();
-    for _ in 0..args.courses.max(1) {
-        courses.push(create_course(target.course, &target.keys, SEATS_PER_COURSE, 1000).await?);
-    }
-    let tokens: Vec<_> = (0..args.students.max(1))
-        .map(|s| {
-            bearer(
-                &target
-                    .keys
-                    .mint(&format!("student-{s}"), Role::Student, 3600),
-            )
-        })
-        .collect();
-    let mut limits = args.limits;
-    limits.requests = limits.requests.min((courses.len() * tokens.len()) as u64);
+    let Catalog {
+        courses,
+        bodies,
+        tokens,
+        limits,
+    } = Catalog::create(&args, &target).await?;
     let probes = target.probes();
-    let bodies: Arc<Vec<bytes::Bytes>> = Arc::new(
-        courses
-            .iter()
-            .map(|c| json!({"course_id": c}).to_string().into())
-            .collect(),
-    );
+    let bodies = Arc::new(bodies);
     let tokens = Arc::new(tokens);
     let (stats, elapsed) = runner::run(&target.orders, limits, move |mut conn, budget| {
         let (bodies, tokens) = (Arc::clone(&bodies), Arc::clone(&tokens));
@@ -72,11 +90,13 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
                         Some(bodies[course].clone()),
                     )
                     .await;
+                let outcome = outcome(answer, 201);
+                let failed = outcome.is_err();
                 stats
                     .entry("order")
                     .or_default()
-                    .record(started.elapsed(), outcome(answer, 201));
-                budget.finished_one();
+                    .record(started.elapsed(), outcome);
+                budget.finished_one(failed);
             }
             stats
         }
@@ -84,26 +104,7 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     .await?;
     let services = probes.iter().filter_map(Probe::finish).collect();
     let confirmed = stats.get("order").map_or(0, |s| s.ok);
-    let (mut sold, mut held, mut invariant) = (0, 0, true);
-    for course in &courses {
-        let (total, available, h, s) = seat_counts(target.course, &target.keys, *course).await?;
-        invariant &= available + h + s == total;
-        sold += s;
-        held += h;
-    }
-    let checks = vec![
-        Check::new(
-            "seat invariant",
-            invariant,
-            "available + held + sold == total on every course",
-        ),
-        Check::new(
-            "sold == confirmed orders",
-            sold == confirmed,
-            format!("sold {sold} confirmed {confirmed}"),
-        ),
-        Check::new("no seat left held", held == 0, format!("held {held}")),
-    ];
+    let checks = sold_checks(target.course, &target.keys, &courses, confirmed, "orders").await?;
     Ok(RunReport {
         scenario: "orders (end to end)".into(),
         command: command_line(),

@@ -62,17 +62,20 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
                     .entry("hold")
                     .or_default()
                     .record(started.elapsed(), outcome(held, 201));
+                let mut failed = !held_ok;
                 if confirm && held_ok {
                     let started = Instant::now();
                     let confirmed = conn
                         .send(Method::POST, &format!("{path}/confirm"), &token, None)
                         .await;
+                    let confirmed = outcome(confirmed, 200);
+                    failed = confirmed.is_err();
                     stats
                         .entry("confirm")
                         .or_default()
-                        .record(started.elapsed(), outcome(confirmed, 200));
+                        .record(started.elapsed(), confirmed);
                 }
-                budget.finished_one();
+                budget.finished_one(failed);
             }
             stats
         }

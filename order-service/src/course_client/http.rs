@@ -3,7 +3,7 @@
 //! request id forwarded on every call.
 
 use super::{
-    CallContext, CourseClient, CourseError,
+    CallContext, CourseClient, CourseError, StudentId,
     retry::{CourseRetryStrategy, Delivery, DeliveryProbe, backoff},
 };
 use anyhow::Context;
@@ -195,11 +195,11 @@ impl CourseClient for HttpCourseClient {
     async fn reserve(
         &self,
         ctx: &CallContext,
-        student_id: &str,
+        student: &StudentId,
         expected_price_cents: Option<i64>,
     ) -> Result<Reservation, CourseError> {
         let body = PutReservation {
-            student_id: student_id.to_owned(),
+            student_id: student.as_str().to_owned(),
             expected_price_cents,
         };
         self.call(Method::PUT, ctx, "", Some(&body)).await

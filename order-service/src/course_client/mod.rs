@@ -1,64 +1,37 @@
 //! The course-service as order-service sees it: five idempotent calls behind a trait, so the
 //! workflow is tested with fakes and the HTTP details (retries, timeouts, tokens) stay in one
-//! place.
-//!
-//! Every call answers a [`Reservation`] or a [`CourseError`] that says what is known:
-//! - [`CourseError::Refused`]: course-service answered with a business refusal (4xx) and its
-//!   stable `code`. Nothing changed; retrying would not help.
-//! - [`CourseError::NotDelivered`]: no attempt reached course-service (every connection was
-//!   refused). Nothing can have changed.
-//! - [`CourseError::Unknown`]: some attempt may have been applied (a timeout after sending, a 5xx,
-//!   a dropped connection). The caller must find out before deciding.
+//! place. Every call answers a [`Reservation`] or a [`CourseError`] that says what is known (see
+//! there). Nothing here decides what an answer means for an order: that is the saga's
+//! ([`crate::domain::saga`]).
 
 mod http;
 mod retry;
 
+pub use crate::domain::CourseError;
 pub use http::{CallMetrics, HttpCourseClient, HttpCourseClientConfig};
 pub use retry::CourseRetryStrategy;
 
+use crate::domain::{CourseId, ReservationId, StudentId};
 use async_trait::async_trait;
-use shared_types::{ErrorCode, Reservation};
-use uuid::Uuid;
+use shared_types::Reservation;
 
 /// What a call to course-service is about: the course, the reservation id chosen by the order, and
 /// the request id to forward.
 #[derive(Debug, Clone)]
 pub struct CallContext {
-    pub course_id: Uuid,
-    pub reservation_id: Uuid,
+    pub course_id: CourseId,
+    pub reservation_id: ReservationId,
     pub request_id: String,
-}
-
-/// How a call to course-service ended without a reservation.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum CourseError {
-    #[error("course-service refused: {code} ({status})")]
-    Refused {
-        status: u16,
-        code: ErrorCode,
-        price_cents: Option<i64>,
-    },
-    #[error("course-service could not be reached")]
-    NotDelivered,
-    #[error("the outcome at course-service is unknown: {0}")]
-    Unknown(String),
-}
-
-impl CourseError {
-    /// Whether this is a refusal with `code`.
-    pub fn is_refusal(&self, code: ErrorCode) -> bool {
-        matches!(self, CourseError::Refused { code: c, .. } if *c == code)
-    }
 }
 
 /// The reservation calls of course-service. Every one is idempotent under the same ids.
 #[async_trait]
 pub trait CourseClient: Send + Sync + std::fmt::Debug {
-    /// `PUT` a hold for `student_id`; replays the stored reservation when it exists.
+    /// `PUT` a hold for `student`; replays the stored reservation when it exists.
     async fn reserve(
         &self,
         ctx: &CallContext,
-        student_id: &str,
+        student: &StudentId,
         expected_price_cents: Option<i64>,
     ) -> Result<Reservation, CourseError>;
     async fn confirm(&self, ctx: &CallContext) -> Result<Reservation, CourseError>;

@@ -15,18 +15,9 @@
 //! might have been delivered. Only when none was (every attempt failed to connect) can the caller
 //! conclude that nothing happened at course-service.
 
-use async_trait::async_trait;
-use http::Extensions;
-use reqwest::{Request, Response, StatusCode};
-use reqwest_middleware::{Middleware, Next};
+use reqwest::{Response, StatusCode};
 use reqwest_retry::{Jitter, Retryable, RetryableStrategy, policies::ExponentialBackoff};
-use std::{
-    sync::{
-        Arc,
-        atomic::{AtomicBool, Ordering},
-    },
-    time::Duration,
-};
+use std::time::Duration;
 
 /// The retry classification described in the module docs.
 #[derive(Debug, Clone, Copy, Default)]
@@ -60,40 +51,7 @@ pub fn backoff(max_retries: u32) -> ExponentialBackoff {
         .build_with_max_retries(max_retries)
 }
 
-/// Set to true once any attempt of a call may have reached course-service.
-#[derive(Debug, Clone, Default)]
-pub struct Delivery(Arc<AtomicBool>);
-
-impl Delivery {
-    pub fn maybe_delivered(&self) -> bool {
-        self.0.load(Ordering::Acquire)
-    }
-}
-
-/// The per-attempt middleware that fills in [`Delivery`] and counts attempts.
-#[derive(Debug, Clone, Default)]
-pub struct DeliveryProbe {
-    pub attempts: prometheus_client::metrics::counter::Counter,
-}
-
-#[async_trait]
-impl Middleware for DeliveryProbe {
-    async fn handle(
-        &self,
-        req: Request,
-        extensions: &mut Extensions,
-        next: Next<'_>,
-    ) -> reqwest_middleware::Result<Response> {
-        self.attempts.inc();
-        let result = next.run(req, extensions).await;
-        let not_sent =
-            matches!(&result, Err(reqwest_middleware::Error::Reqwest(e)) if e.is_connect());
-        if !not_sent && let Some(delivery) = extensions.get::<Delivery>() {
-            delivery.0.store(true, Ordering::Release);
-        }
-        result
-    }
-}
+pub use crate::delivery::{Delivery, DeliveryProbe};
 
 #[cfg(test)]
 mod tests {

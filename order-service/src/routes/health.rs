@@ -1,6 +1,7 @@
 //! `/health/live`, `/health/ready` (503 while course-service is unreachable) and `/api/health`.
+//! They ask the repository and the course client, and change nothing.
 
-use crate::workflow::Workflow;
+use crate::{course_client::CourseClient, repo::OrderRepo};
 use actix_web::{HttpResponse, web};
 use service_kit::health::health_response;
 use shared_types::Health;
@@ -11,34 +12,34 @@ pub const SERVICE_NAME: &str = "order-service";
 /// Liveness (public): live unless the store failed a write; only a restart (which reloads the
 /// durable state) brings the service back then.
 #[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
-pub(crate) async fn live(workflow: web::Data<Workflow>) -> HttpResponse {
-    let status = if workflow.store().live() {
-        "ok"
-    } else {
-        "failed"
-    };
+pub(crate) async fn live(orders: web::Data<dyn OrderRepo>) -> HttpResponse {
+    let status = if orders.live() { "ok" } else { "failed" };
     health_response(
         SERVICE_NAME,
         BTreeMap::from([("storage".to_owned(), status.to_owned())]),
     )
 }
 
-/// The original system's health path, an alias of `/health/live`.
+/// Liveness at `/api/health`, the path clients of earlier releases probe: the same answer as
+/// `/health/live`.
 #[utoipa::path(get, path = "/api/health", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
-pub(crate) async fn api_health(workflow: web::Data<Workflow>) -> HttpResponse {
-    live(workflow).await
+pub(crate) async fn api_health(orders: web::Data<dyn OrderRepo>) -> HttpResponse {
+    live(orders).await
 }
 
 /// Readiness (public): 503 while course-service is unreachable or the store cannot answer (the
 /// embedded store failed a write; PostgreSQL does not answer a query).
 #[utoipa::path(get, path = "/health/ready", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
-pub(crate) async fn ready(workflow: web::Data<Workflow>) -> HttpResponse {
-    let course_service = if workflow.client().is_reachable().await {
+pub(crate) async fn ready(
+    orders: web::Data<dyn OrderRepo>,
+    course: web::Data<dyn CourseClient>,
+) -> HttpResponse {
+    let course_service = if course.is_reachable().await {
         "ok"
     } else {
         "unreachable"
     };
-    let (check, ok) = workflow.store().ready().await;
+    let (check, ok) = orders.ready().await;
     let mut checks = BTreeMap::from([(
         check.to_owned(),
         if ok { "ok" } else { "failed" }.to_owned(),

@@ -1,11 +1,13 @@
-//! The HTTP surface of order-service: thin handlers over the workflow and the store.
-//! [`endpoints`] is the one list of routes the server is built from and the OpenAPI document
-//! describes.
+//! The HTTP surface of order-service: thin handlers over the workflow, the repository and the
+//! key store, each handed in as application data of its own. [`endpoints`](fn@endpoints) is the one list of
+//! routes the server is built from and the OpenAPI document describes. Handlers parse, call and
+//! answer; they hold no rules.
 
+mod answer;
 pub mod health;
 pub mod openapi;
 pub mod orders;
-mod reply;
+pub mod payments;
 
 use actix_web::{Route, http::Method, web};
 use service_kit::endpoints::{self, Endpoint};
@@ -25,6 +27,12 @@ pub fn endpoints() -> Vec<Endpoint> {
         }),
         e(Method::POST, "/api/orders/{order_id}/cancel", || {
             web::post().to(orders::cancel)
+        }),
+        e(Method::POST, payments::STRIPE_WEBHOOK_PATH, || {
+            web::post().to(payments::stripe_webhook)
+        }),
+        e(Method::GET, "/checkout/complete", || {
+            web::get().to(payments::checkout_complete)
         }),
         e(Method::GET, "/health/live", || web::get().to(health::live)),
         e(Method::GET, "/health/ready", || {

@@ -1,10 +1,13 @@
 //! Orders: place (optionally under an `Idempotency-Key`), read, list, cancel. A student sees only
-//! their own orders; anyone else's read as absent (404).
+//! their own orders; anyone else's read as absent (404). Each handler parses, makes one call
+//! (the workflow, the repository, or the run-once protocol) and answers.
 
-use super::reply;
+use super::answer;
 use crate::{
+    domain::{NewOrder, OrderId, StudentId},
     error::ApiError,
-    orders::{Claim, StoredReply},
+    idempotency::{IdempotencyKey, InvalidKey, KeyStore, Keyed},
+    repo::OrderRepo,
     workflow::Workflow,
 };
 use actix_web::{FromRequest, HttpRequest, HttpResponse, dev::Payload, web};
@@ -12,21 +15,23 @@ use serde::Deserialize;
 use service_kit::{Student, request::RequestId};
 use shared_types::{CreateOrder, IDEMPOTENCY_KEY_HEADER, Order, OrderStatus, Page, Problem};
 use std::future::{Ready, ready};
-use tracing::Instrument;
 use utoipa::IntoParams;
 use uuid::Uuid;
 
 pub const DEFAULT_PAGE_SIZE: usize = 20;
 pub const MAX_PAGE_SIZE: usize = 100;
-const MAX_PRICE_CENTS: i64 = 1_000_000_000;
 
-/// Buy a seat (student): hold it, record the order, confirm. With an `Idempotency-Key`, a repeat
-/// of the same request replays the first answer.
+/// Buy a seat (student): record the order -> hold a seat -> (pay) -> confirm it.
+///
+/// With `PAYMENT_PROVIDER=stripe` and a course priced above 0, the answer is 201
+/// `awaiting_payment`: the seat is held and `payment.checkout_url` is where the student pays
+/// before `payment.expires_at`; the payment confirms it. With an `Idempotency-Key`, a repeat of
+/// the same request replays the first answer.
 #[utoipa::path(post, path = "/api/orders", tag = "orders", request_body = CreateOrder, security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "1..=255 printable ASCII characters; the first answer is replayed for 24 h",
         min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$")),
     responses(
-        (status = 201, description = "Confirmed; `Location` names it", body = Order),
+        (status = 201, description = "Confirmed, or `awaiting_payment` with the checkout to pay at; `Location` names it", body = Order),
         (status = 202, description = "Pending: not settled within the deadline; it settles in the background", body = Order),
         (status = 400, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
@@ -34,75 +39,28 @@ const MAX_PRICE_CENTS: i64 = 1_000_000_000;
         (status = 404, description = "`course_not_found`", body = Problem, content_type = "application/problem+json"),
         (status = 409, description = "`sold_out`, `price_changed` (with `price_cents`), `already_enrolled`, `hold_limit_reached` or `request_in_progress`", body = Problem, content_type = "application/problem+json"),
         (status = 422, description = "`idempotency_key_reused`: same key, different body", body = Problem, content_type = "application/problem+json"),
-        (status = 503, description = "`course_service_unavailable` (with `Retry-After`), or `service_unavailable`", body = Problem, content_type = "application/problem+json"),
+        (status = 503, description = "`course_service_unavailable` or `payment_provider_unavailable` (nothing stays held), with `Retry-After`; or `service_unavailable`", body = Problem, content_type = "application/problem+json"),
     ))]
 pub(crate) async fn create(
     who: Student,
-    key: IdempotencyKey,
+    key: KeyHeader,
     request_id: RequestId,
     workflow: web::Data<Workflow>,
+    (orders, keys): (web::Data<dyn OrderRepo>, web::Data<dyn KeyStore>),
     body: web::Json<CreateOrder>,
 ) -> Result<HttpResponse, ApiError> {
     let body = body.into_inner();
-    if body
-        .expected_price_cents
-        .is_some_and(|p| !(0..=MAX_PRICE_CENTS).contains(&p))
-    {
-        return Err(ApiError::Validation(format!(
-            "expected_price_cents must be 0..={MAX_PRICE_CENTS}"
-        )));
-    }
-    let workflow = workflow.into_inner();
-    let student = who.sub;
+    let request = NewOrder::parse(&who.sub, &body)?;
+    let student = request.student.clone();
+    let place = answer::place(workflow.into_inner(), request, request_id.as_str().into());
     let answer = match key.0 {
-        None => reply::placed(workflow.place(&student, &body, request_id.as_str()).await),
-        // Spawned so that a client hanging up cannot leave the key marked running forever.
-        Some(key) => tokio::spawn(
-            async move { idempotent(&workflow, &student, &key, &body, &request_id).await }
-                .in_current_span(),
-        )
-        .await
-        .map_err(|_| ApiError::CourseServiceUnavailable)?,
-    };
-    Ok(reply::respond(answer))
-}
-
-/// Places the order once per `(student, key)`: replays the stored answer for a repeat, refuses a
-/// different body or a repeat that arrives while the first is still running.
-async fn idempotent(
-    workflow: &Workflow,
-    student: &str,
-    key: &str,
-    body: &CreateOrder,
-    request_id: &RequestId,
-) -> StoredReply {
-    let claim = workflow
-        .store()
-        .claim_key(student, key, body, chrono::Utc::now())
-        .await;
-    let Ok(claim) = claim else {
-        return reply::error(&ApiError::Storage);
-    };
-    match claim {
-        Claim::Fresh => {
-            let answer = reply::placed(workflow.place(student, body, request_id.as_str()).await);
-            let kept = if answer.status == 503 {
-                workflow.store().forget_key(student, key).await
-            } else {
-                workflow
-                    .store()
-                    .complete_key(student, key, answer.clone(), chrono::Utc::now())
-                    .await
-            };
-            if kept.is_err() && answer.status != 503 {
-                return reply::error(&ApiError::Storage);
-            }
-            answer
+        None => place.await,
+        Some(key) => {
+            let keyed = Keyed { student, key, body };
+            answer::once(keys.into_inner(), orders.into_inner(), keyed, place).await
         }
-        Claim::Replay(stored) => stored,
-        Claim::InProgress => reply::error(&ApiError::RequestInProgress),
-        Claim::Mismatch => reply::error(&ApiError::IdempotencyKeyReused),
-    }
+    };
+    Ok(answer.respond())
 }
 
 /// Read one of the caller's orders (student); anyone else's reads as absent.
@@ -115,16 +73,15 @@ async fn idempotent(
     ))]
 pub(crate) async fn read(
     who: Student,
-    workflow: web::Data<Workflow>,
+    orders: web::Data<dyn OrderRepo>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let order = workflow
-        .store()
-        .get_owned(*path, &who.sub)
+    let order = orders
+        .get_owned(OrderId::from_uuid(*path), &StudentId::new(who.sub))
         .await
         .map_err(|_| ApiError::Storage)?
         .ok_or(ApiError::OrderNotFound)?;
-    Ok(HttpResponse::Ok().json(order))
+    Ok(HttpResponse::Ok().json(order.to_wire()))
 }
 
 /// Query of `GET /api/orders`.
@@ -152,7 +109,7 @@ pub(crate) struct ListQuery {
     ))]
 pub(crate) async fn list(
     who: Student,
-    workflow: web::Data<Workflow>,
+    orders: web::Data<dyn OrderRepo>,
     query: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let limit = match query.limit {
@@ -164,18 +121,18 @@ pub(crate) async fn list(
             )));
         }
     };
-    let before =
-        match query.cursor.as_deref() {
-            None => None,
-            Some(c) => Some(Uuid::parse_str(c).map_err(|_| {
-                ApiError::Validation("cursor is not one this service issued".into())
-            })?),
-        };
-    let (items, more) = workflow
-        .store()
-        .list(&who.sub, query.status, before, limit)
+    let before = match query.cursor.as_deref() {
+        None => None,
+        Some(c) => Some(OrderId::from_uuid(Uuid::parse_str(c).map_err(|_| {
+            ApiError::Validation("cursor is not one this service issued".into())
+        })?)),
+    };
+    let status = query.status.map(Into::into);
+    let (found, more) = orders
+        .list(&StudentId::new(who.sub), status, before, limit)
         .await
         .map_err(|_| ApiError::Storage)?;
+    let items: Vec<Order> = found.iter().map(|o| o.to_wire()).collect();
     let next_cursor = more
         .then(|| items.last().map(|o| o.id.to_string()))
         .flatten();
@@ -183,9 +140,12 @@ pub(crate) async fn list(
 }
 
 /// Cancel one of the caller's orders (student) and give its seat back; again: 200.
+///
+/// An order awaiting its payment has its checkout closed first (`cancelled`); a paid one is
+/// refunded after its seat is back (`refunded`).
 #[utoipa::path(post, path = "/api/orders/{order_id}/cancel", tag = "orders", params(("order_id" = Uuid, Path)), security(("bearer" = [])),
     responses(
-        (status = 200, body = Order),
+        (status = 200, description = "`cancelled`, or `refunded` when it was paid", body = Order),
         (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: not a student", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`order_not_found`", body = Problem, content_type = "application/problem+json"),
@@ -198,32 +158,27 @@ pub(crate) async fn cancel(
     workflow: web::Data<Workflow>,
     path: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let order = workflow
-        .cancel(&who.sub, *path, request_id.as_str())
-        .await?;
-    Ok(HttpResponse::Ok().json(order))
+    let (student, id) = (StudentId::new(who.sub), OrderId::from_uuid(*path));
+    let order = workflow.cancel(&student, id, request_id.as_str()).await?;
+    Ok(HttpResponse::Ok().json(order.to_wire()))
 }
 
-/// The optional `Idempotency-Key` header: 1..=255 visible ASCII characters.
+/// The optional `Idempotency-Key` header, parsed.
 #[derive(Debug)]
-pub(crate) struct IdempotencyKey(Option<String>);
+pub(crate) struct KeyHeader(Option<IdempotencyKey>);
 
-impl FromRequest for IdempotencyKey {
+impl FromRequest for KeyHeader {
     type Error = ApiError;
     type Future = Ready<Result<Self, ApiError>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let Some(value) = req.headers().get(IDEMPOTENCY_KEY_HEADER) else {
-            return ready(Ok(IdempotencyKey(None)));
+            return ready(Ok(KeyHeader(None)));
         };
-        let key = value.to_str().ok().filter(|k| {
-            (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic() || b == b' ')
-        });
+        let key = value.to_str().ok().map(IdempotencyKey::parse);
         ready(match key {
-            Some(k) => Ok(IdempotencyKey(Some(k.to_owned()))),
-            None => Err(ApiError::Validation(
-                "Idempotency-Key must be 1..=255 printable ASCII characters".into(),
-            )),
+            Some(Ok(key)) => Ok(KeyHeader(Some(key))),
+            _ => Err(ApiError::Validation(InvalidKey.to_string())),
         })
     }
 }

@@ -1,14 +1,16 @@
 //! The HTTP client against a mock course-service: which failures are retried, how often, within
 //! which time, and what each outcome means.
 
-use order_service::course_client::{
-    CallContext, CourseClient, CourseError, HttpCourseClient, HttpCourseClientConfig,
+use order_service::{
+    course_client::{
+        CallContext, CourseClient, CourseError, HttpCourseClient, HttpCourseClientConfig,
+    },
+    domain::{CourseId, ReservationId, StudentId},
 };
 use serde_json::json;
 use service_kit::TokenKeys;
 use shared_types::{ErrorCode, Role};
 use std::time::{Duration, Instant};
-use uuid::Uuid;
 use wiremock::{
     Mock, MockServer, ResponseTemplate,
     matchers::{method, path_regex},
@@ -27,10 +29,14 @@ fn client(base_url: &str, timeout_ms: u64, retries: u32) -> HttpCourseClient {
 
 fn ctx() -> CallContext {
     CallContext {
-        course_id: Uuid::now_v7(),
-        reservation_id: Uuid::now_v7(),
+        course_id: CourseId::generate(),
+        reservation_id: ReservationId::generate(),
         request_id: "req-42".into(),
     }
+}
+
+fn s1() -> StudentId {
+    StudentId::new("s1")
 }
 
 fn reservation(ctx: &CallContext, status: &str) -> serde_json::Value {
@@ -60,7 +66,7 @@ async fn a_hold_sends_the_body_a_service_token_and_the_request_id() {
         .mount(&server)
         .await;
     let held = client(&server.uri(), 500, 3)
-        .reserve(&ctx, "s1", Some(1000))
+        .reserve(&ctx, &s1(), Some(1000))
         .await
         .expect("held");
     assert_eq!(held.unit_price_cents, 1000);
@@ -106,7 +112,7 @@ async fn business_refusals_are_answered_after_one_attempt_with_their_code() {
             .mount(&server)
             .await;
         let result = client(&server.uri(), 500, 3)
-            .reserve(&ctx(), "s1", None)
+            .reserve(&ctx(), &s1(), None)
             .await;
         let CourseError::Refused {
             status: got,
@@ -168,7 +174,7 @@ async fn a_500_is_not_retried() {
         .mount(&server)
         .await;
     let result = client(&server.uri(), 500, 3)
-        .reserve(&ctx(), "s1", None)
+        .reserve(&ctx(), &s1(), None)
         .await;
     assert!(matches!(result, Err(CourseError::Unknown(_))));
     assert_eq!(requests(&server).await, 1);
@@ -189,7 +195,7 @@ async fn a_reply_slower_than_the_timeout_is_retried_then_unknown_within_the_boun
         .await;
     let started = Instant::now();
     let result = client(&server.uri(), 200, 2)
-        .reserve(&ctx, "s1", None)
+        .reserve(&ctx, &s1(), None)
         .await;
     assert!(matches!(result, Err(CourseError::Unknown(_))), "{result:?}");
     assert!(
@@ -209,7 +215,7 @@ async fn a_refused_connection_on_every_attempt_is_not_delivered_and_fast() {
         .port();
     let started = Instant::now();
     let result = client(&format!("http://127.0.0.1:{port}"), 1000, 3)
-        .reserve(&ctx(), "s1", None)
+        .reserve(&ctx(), &s1(), None)
         .await;
     assert_eq!(result.expect_err("refused"), CourseError::NotDelivered);
     assert!(

@@ -2,14 +2,16 @@
 //! failure for the next calls of an operation.
 
 use async_trait::async_trait;
-use order_service::course_client::{CallContext, CourseClient, CourseError};
+use order_service::{
+    course_client::{CallContext, CourseClient, CourseError},
+    domain::{ReservationId, StudentId},
+};
 use parking_lot::Mutex;
 use shared_types::{ErrorCode, Reservation, ReservationStatus};
 use std::{
     collections::{HashMap, VecDeque},
     time::Duration,
 };
-use uuid::Uuid;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Op {
@@ -35,7 +37,7 @@ pub enum Step {
 struct State {
     seats: u32,
     price: i64,
-    reservations: HashMap<Uuid, Reservation>,
+    reservations: HashMap<ReservationId, Reservation>,
     script: HashMap<Op, VecDeque<Step>>,
     calls: Vec<Op>,
 }
@@ -75,12 +77,25 @@ impl FakeCourseClient {
         self.state.lock().calls.iter().filter(|c| **c == op).count()
     }
 
-    pub fn status_of(&self, reservation: Uuid) -> Option<ReservationStatus> {
+    pub fn status_of(&self, reservation: ReservationId) -> Option<ReservationStatus> {
         self.state
             .lock()
             .reservations
             .get(&reservation)
             .map(|r| r.status)
+    }
+
+    /// The hold's time runs out (as course-service's sweep marks it).
+    pub fn expire(&self, reservation: ReservationId) {
+        if let Some(r) = self.state.lock().reservations.get_mut(&reservation)
+            && r.status == ReservationStatus::Held
+        {
+            r.status = ReservationStatus::Expired;
+        }
+    }
+
+    pub fn set_seats(&self, seats: u32) {
+        self.state.lock().seats = seats;
     }
 
     /// Seats held or sold.
@@ -200,8 +215,8 @@ fn reservation(
 ) -> Reservation {
     let now = chrono::Utc::now();
     Reservation {
-        id: ctx.reservation_id,
-        course_id: ctx.course_id,
+        id: ctx.reservation_id.as_uuid(),
+        course_id: ctx.course_id.as_uuid(),
         student_id,
         unit_price_cents: price,
         currency: "USD".into(),
@@ -217,10 +232,10 @@ impl CourseClient for FakeCourseClient {
     async fn reserve(
         &self,
         ctx: &CallContext,
-        student_id: &str,
+        student: &StudentId,
         _: Option<i64>,
     ) -> Result<Reservation, CourseError> {
-        self.call(Op::Reserve, ctx, Some(student_id)).await
+        self.call(Op::Reserve, ctx, Some(student.as_str())).await
     }
     async fn confirm(&self, ctx: &CallContext) -> Result<Reservation, CourseError> {
         self.call(Op::Confirm, ctx, None).await

@@ -30,3 +30,25 @@ fn the_document_is_openapi_3_1_with_the_error_body_and_the_bearer_scheme() {
         );
     }
 }
+
+/// The saga's steps, in the words every description of them uses.
+const SAGA: &str = "record the order -> hold a seat -> (pay) -> confirm it";
+
+#[test]
+fn help_openapi_and_readme_describe_the_saga_in_one_order() {
+    let doc = serde_json::to_value(ApiDoc::openapi()).expect("json");
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../README.md"))
+        .expect("README.md");
+    let readme = readme.split_whitespace().collect::<Vec<_>>().join(" ");
+    for (what, text) in [
+        ("--help", env!("CARGO_PKG_DESCRIPTION").to_owned()),
+        ("the OpenAPI info", doc["info"]["description"].to_string()),
+        (
+            "POST /api/orders",
+            doc["paths"]["/api/orders"]["post"]["summary"].to_string(),
+        ),
+        ("the README", readme),
+    ] {
+        assert!(text.contains(SAGA), "{what} does not say {SAGA:?}: {text}");
+    }
+}

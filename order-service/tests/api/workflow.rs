@@ -3,52 +3,65 @@
 
 use crate::fake::{FakeCourseClient, Op, Step, unknown};
 use order_service::{
+    clock::SystemClock,
     course_client::CourseError,
-    orders::OrderStore,
-    repo::{OrderRepo, postgres::PgRepo},
+    domain::{CourseId, Failure, NewOrder, OrderId, Status, StudentId},
+    reconciler::Reconciler,
+    repo::{self, Backend, OrderRepo, embedded::EmbeddedRepo, postgres::PgRepo},
     workflow::{CancelError, Settlement, Workflow},
 };
-use service_kit::postgres::PgSettings;
-use shared_types::{CreateOrder, ErrorCode, OrderStatus, ReservationStatus};
+use shared_types::{ErrorCode, ReservationStatus};
 use std::{sync::Arc, time::Duration};
-use uuid::Uuid;
+use storage_kit::postgres::PgSettings;
 
-async fn setup(seats: u32) -> (Workflow, Arc<FakeCourseClient>) {
+/// The saga under test, its repository, and the scripted course-service.
+struct Saga {
+    workflow: Workflow,
+    orders: Arc<dyn OrderRepo>,
+    reconciler: Reconciler,
+}
+
+async fn setup(seats: u32) -> (Saga, Arc<FakeCourseClient>) {
     setup_with_deadline(seats, Duration::from_secs(5)).await
 }
 
 /// The saga over the in-memory store, or over PostgreSQL (a fresh schema) when
 /// `TEST_BACKEND=postgres`.
-async fn setup_with_deadline(seats: u32, deadline: Duration) -> (Workflow, Arc<FakeCourseClient>) {
+async fn setup_with_deadline(seats: u32, deadline: Duration) -> (Saga, Arc<FakeCourseClient>) {
     let fake = Arc::new(FakeCourseClient::with_seats(seats));
-    let repo: Arc<dyn OrderRepo> = if service_kit::postgres::testing_postgres() {
+    let lease = repo::lease_for(deadline);
+    let backend = if storage_kit::postgres::testing_postgres() {
         let settings = PgSettings {
-            url: service_kit::postgres::test_schema_url().await,
+            url: storage_kit::postgres::test_schema_url().await,
             max_connections: 4,
             statement_timeout: Duration::from_secs(10),
             acquire_timeout: Duration::from_secs(10),
         };
-        Arc::new(
-            PgRepo::connect(&settings, deadline)
-                .await
-                .expect("PostgreSQL"),
-        )
+        let repo = PgRepo::connect(&settings, Arc::new(SystemClock), lease);
+        Backend::of(repo.await.expect("PostgreSQL"))
     } else {
-        Arc::new(OrderStore::new())
+        Backend::of(EmbeddedRepo::in_memory(Arc::new(SystemClock), lease))
     };
-    (Workflow::new(repo, fake.clone(), deadline), fake)
+    let workflow = Workflow::new(Arc::clone(&backend.orders), fake.clone(), deadline);
+    let reconciler = Reconciler {
+        workflow: workflow.clone(),
+        orders: Arc::clone(&backend.orders),
+        keys: backend.keys,
+    };
+    let saga = Saga {
+        workflow,
+        orders: backend.orders,
+        reconciler,
+    };
+    (saga, fake)
 }
 
 /// The work no one holds a lease on, once it includes `order` (waiting at most 5 s): a saga gives
 /// its lease back in the background as it ends.
-async fn until_unleased(workflow: &Workflow, order: Uuid) -> Vec<Uuid> {
+async fn until_unleased(orders: &dyn OrderRepo, order: OrderId) -> Vec<OrderId> {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
-        let work = workflow
-            .store()
-            .unleased_work(chrono::Utc::now())
-            .await
-            .expect("work");
+        let work = orders.unleased_work().await.expect("work");
         if work.contains(&order) || std::time::Instant::now() > deadline {
             return work;
         }
@@ -56,23 +69,30 @@ async fn until_unleased(workflow: &Workflow, order: Uuid) -> Vec<Uuid> {
     }
 }
 
-fn body() -> CreateOrder {
-    CreateOrder {
-        course_id: Uuid::now_v7(),
+fn student(id: &str) -> StudentId {
+    StudentId::new(id)
+}
+
+/// An order of `s1` for a new course.
+fn body() -> NewOrder {
+    order_of("s1", CourseId::generate())
+}
+
+fn order_of(who: &str, course: CourseId) -> NewOrder {
+    NewOrder {
+        student: student(who),
+        course,
         expected_price_cents: None,
     }
 }
 
 #[tokio::test]
 async fn the_happy_path_holds_then_confirms_and_records_the_price() {
-    let (workflow, fake) = setup(1).await;
-    let placed = workflow
-        .place("s1", &body(), "req-1")
-        .await
-        .expect("placed");
+    let (saga, fake) = setup(1).await;
+    let placed = saga.workflow.place(&body(), "req-1").await.expect("placed");
     assert_eq!(placed.settlement, Settlement::Confirmed);
-    assert_eq!(placed.order.status, OrderStatus::Confirmed);
-    assert_eq!(placed.order.unit_price_cents, Some(1000));
+    assert_eq!(placed.order.status, Status::Confirmed);
+    assert_eq!(placed.order.price.map(|p| p.cents), Some(1000));
     assert_eq!(
         (
             fake.calls(Op::Reserve),
@@ -82,17 +102,17 @@ async fn the_happy_path_holds_then_confirms_and_records_the_price() {
         (1, 1, 0)
     );
     assert_eq!(
-        fake.status_of(placed.order.reservation_id),
+        fake.status_of(placed.order.reservation),
         Some(ReservationStatus::Confirmed)
     );
 }
 
 #[tokio::test]
 async fn a_refusal_fails_the_order_without_further_calls() {
-    let (workflow, fake) = setup(0).await;
-    let placed = workflow.place("s1", &body(), "r").await.expect("placed");
-    assert_eq!(placed.order.status, OrderStatus::Failed);
-    assert_eq!(placed.order.failure_code, Some(ErrorCode::SoldOut));
+    let (saga, fake) = setup(0).await;
+    let placed = saga.workflow.place(&body(), "r").await.expect("placed");
+    assert_eq!(placed.order.status, Status::Failed);
+    assert_eq!(placed.order.failure, Some(Failure::SoldOut));
     assert_eq!(
         (
             fake.calls(Op::Reserve),
@@ -106,16 +126,19 @@ async fn a_refusal_fails_the_order_without_further_calls() {
 
 #[tokio::test]
 async fn an_undelivered_hold_fails_as_unavailable_without_reading_back() {
-    let (workflow, fake) = setup(1).await;
+    let (saga, fake) = setup(1).await;
     fake.script(Op::Reserve, [Step::Fail(CourseError::NotDelivered)]);
-    let placed = workflow.place("s1", &body(), "r").await.expect("placed");
+    let placed = saga.workflow.place(&body(), "r").await.expect("placed");
     assert_eq!(
-        placed.order.failure_code,
-        Some(ErrorCode::CourseServiceUnavailable)
+        placed.order.failure,
+        Some(Failure::CourseServiceUnavailable)
     );
     assert!(matches!(
         placed.settlement,
-        Settlement::Failed { status: 503, .. }
+        Settlement::Failed {
+            failure: Failure::CourseServiceUnavailable,
+            ..
+        }
     ));
     assert_eq!(fake.calls(Op::Get), 0);
     assert_eq!(fake.taken(), 0);
@@ -123,220 +146,243 @@ async fn an_undelivered_hold_fails_as_unavailable_without_reading_back() {
 
 #[tokio::test]
 async fn a_hold_applied_but_unanswered_is_read_back_and_confirmed() {
-    let (workflow, fake) = setup(1).await;
+    let (saga, fake) = setup(1).await;
     fake.script(Op::Reserve, [Step::ApplyThenFail(unknown())]);
-    let placed = workflow.place("s1", &body(), "r").await.expect("placed");
-    assert_eq!(placed.order.status, OrderStatus::Confirmed);
-    assert_eq!(placed.order.unit_price_cents, Some(1000));
+    let placed = saga.workflow.place(&body(), "r").await.expect("placed");
+    assert_eq!(placed.order.status, Status::Confirmed);
+    assert_eq!(placed.order.price.map(|p| p.cents), Some(1000));
     assert_eq!(fake.calls(Op::Get), 1);
     assert_eq!(
-        fake.status_of(placed.order.reservation_id),
+        fake.status_of(placed.order.reservation),
         Some(ReservationStatus::Confirmed)
     );
 }
 
 #[tokio::test]
 async fn a_hold_that_never_landed_is_tombstoned_so_a_late_one_cannot_take_a_seat() {
-    let (workflow, fake) = setup(1).await;
+    let (saga, fake) = setup(1).await;
     fake.script(Op::Reserve, [Step::Fail(unknown())]);
-    let placed = workflow.place("s1", &body(), "r").await.expect("placed");
-    assert_eq!(placed.order.status, OrderStatus::Failed);
+    let placed = saga.workflow.place(&body(), "r").await.expect("placed");
+    assert_eq!(placed.order.status, Status::Failed);
     assert_eq!(
-        placed.order.failure_code,
-        Some(ErrorCode::CourseServiceUnavailable)
+        placed.order.failure,
+        Some(Failure::CourseServiceUnavailable)
     );
-    let rid = placed.order.reservation_id;
+    let rid = placed.order.reservation;
     assert_eq!(fake.status_of(rid), Some(ReservationStatus::Cancelled));
     let ctx = order_service::course_client::CallContext {
-        course_id: placed.order.course_id,
+        course_id: placed.order.course,
         reservation_id: rid,
         request_id: "late".into(),
     };
-    let late =
-        order_service::course_client::CourseClient::reserve(fake.as_ref(), &ctx, "s1", None).await;
+    let late = order_service::course_client::CourseClient::reserve(
+        fake.as_ref(),
+        &ctx,
+        &student("s1"),
+        None,
+    )
+    .await;
     assert!(late.is_err_and(|e| e.is_refusal(ErrorCode::ReservationCancelled)));
     assert_eq!(fake.taken(), 0);
 }
 
 #[tokio::test]
 async fn a_confirm_applied_but_unanswered_is_read_back_as_confirmed() {
-    let (workflow, fake) = setup(1).await;
+    let (saga, fake) = setup(1).await;
     fake.script(Op::Confirm, [Step::ApplyThenFail(unknown())]);
-    let placed = workflow.place("s1", &body(), "r").await.expect("placed");
-    assert_eq!(placed.order.status, OrderStatus::Confirmed);
+    let placed = saga.workflow.place(&body(), "r").await.expect("placed");
+    assert_eq!(placed.order.status, Status::Confirmed);
     assert_eq!((fake.calls(Op::Confirm), fake.calls(Op::Get)), (1, 1));
 }
 
 #[tokio::test]
 async fn an_outcome_that_cannot_be_learned_stays_pending_until_the_reconciler_settles_it() {
-    let (workflow, fake) = setup(1).await;
+    let (saga, fake) = setup(1).await;
     fake.script(Op::Confirm, [Step::Fail(unknown())]);
     fake.script(Op::Get, [Step::Fail(CourseError::NotDelivered)]);
-    let placed = workflow.place("s1", &body(), "r").await.expect("placed");
+    let placed = saga.workflow.place(&body(), "r").await.expect("placed");
     assert_eq!(placed.settlement, Settlement::Unsettled);
-    assert_eq!(placed.order.status, OrderStatus::Pending);
+    assert_eq!(placed.order.status, Status::Pending);
     assert_eq!(
-        until_unleased(&workflow, placed.order.id).await,
+        until_unleased(saga.orders.as_ref(), placed.order.id).await,
         vec![placed.order.id]
     );
     assert_eq!(
-        fake.status_of(placed.order.reservation_id),
+        fake.status_of(placed.order.reservation),
         Some(ReservationStatus::Held)
     );
-    let visited = order_service::reconciler::run_once(&workflow).await;
+    let visited = saga.reconciler.run_once().await;
     assert_eq!(visited, 1);
-    let order = workflow
-        .store()
+    let order = saga
+        .orders
         .get(placed.order.id)
         .await
         .expect("store")
         .expect("order");
-    assert_eq!(order.status, OrderStatus::Confirmed);
-    assert_eq!(workflow.store().work_count().await.expect("count"), 0);
+    assert_eq!(order.status, Status::Confirmed);
+    assert_eq!(saga.orders.work_count().await.expect("count"), 0);
     assert_eq!(
-        fake.status_of(order.reservation_id),
+        fake.status_of(order.reservation),
         Some(ReservationStatus::Confirmed)
     );
 }
 
 #[tokio::test]
 async fn a_saga_slower_than_the_deadline_answers_pending_and_settles_in_the_background() {
-    let (workflow, fake) = setup_with_deadline(1, Duration::from_millis(100)).await;
+    let (saga, fake) = setup_with_deadline(1, Duration::from_millis(100)).await;
     fake.script(Op::Reserve, [Step::Delay(Duration::from_millis(400))]);
-    let placed = workflow.place("s1", &body(), "r").await.expect("placed");
-    assert_eq!(placed.order.status, OrderStatus::Pending);
+    let placed = saga.workflow.place(&body(), "r").await.expect("placed");
+    assert_eq!(placed.order.status, Status::Pending);
     assert_eq!(
-        order_service::reconciler::run_once(&workflow).await,
+        saga.reconciler.run_once().await,
         0,
         "the saga still holds the lease"
     );
     tokio::time::sleep(Duration::from_millis(600)).await;
     assert_eq!(
-        workflow
-            .store()
+        saga.orders
             .get(placed.order.id)
             .await
             .expect("store")
             .map(|o| o.status),
-        Some(OrderStatus::Confirmed)
+        Some(Status::Confirmed)
     );
 }
 
 #[tokio::test]
 async fn a_second_live_order_for_the_same_course_is_refused() {
-    let (workflow, _) = setup(5).await;
+    let (saga, _) = setup(5).await;
     let body = body();
-    workflow.place("s1", &body, "r").await.expect("placed");
-    assert!(workflow.place("s1", &body, "r").await.is_err());
-    assert!(workflow.place("s2", &body, "r").await.is_ok());
+    saga.workflow.place(&body, "r").await.expect("placed");
+    assert!(saga.workflow.place(&body, "r").await.is_err());
+    let other = order_of("s2", body.course);
+    assert!(saga.workflow.place(&other, "r").await.is_ok());
 }
 
 #[tokio::test]
-async fn cancelling_a_confirmed_order_releases_its_seat() {
-    let (workflow, fake) = setup(1).await;
-    let placed = workflow.place("s1", &body(), "r").await.expect("placed");
-    let order = workflow
-        .cancel("s1", placed.order.id, "r")
+async fn cancelling_a_confirmed_order_releases_its_seat_without_a_refused_cancel() {
+    let (saga, fake) = setup(1).await;
+    let placed = saga.workflow.place(&body(), "r").await.expect("placed");
+    let order = saga
+        .workflow
+        .cancel(&student("s1"), placed.order.id, "r")
         .await
         .expect("cancelled");
-    assert_eq!(order.status, OrderStatus::Cancelled);
+    assert_eq!(order.status, Status::Cancelled);
     assert_eq!(
-        fake.status_of(order.reservation_id),
+        fake.status_of(order.reservation),
         Some(ReservationStatus::Released)
     );
-    assert_eq!((fake.calls(Op::Cancel), fake.calls(Op::Release)), (1, 1));
     assert_eq!(
-        workflow.cancel("s1", order.id, "r").await.map(|o| o.status),
-        Ok(OrderStatus::Cancelled)
+        (fake.calls(Op::Cancel), fake.calls(Op::Release)),
+        (0, 1),
+        "a confirmed seat is released directly"
     );
-    assert_eq!(fake.calls(Op::Cancel), 1, "a second cancel changes nothing");
+    assert_eq!(
+        saga.workflow
+            .cancel(&student("s1"), order.id, "r")
+            .await
+            .map(|o| o.status),
+        Ok(Status::Cancelled)
+    );
+    assert_eq!(
+        (fake.calls(Op::Cancel), fake.calls(Op::Release)),
+        (0, 1),
+        "a second cancel changes nothing"
+    );
 }
 
 #[tokio::test]
 async fn a_cancellation_course_service_could_not_take_is_finished_by_the_reconciler() {
-    let (workflow, fake) = setup(1).await;
-    let placed = workflow.place("s1", &body(), "r").await.expect("placed");
-    fake.script(Op::Cancel, [Step::Fail(CourseError::NotDelivered)]);
+    let (saga, fake) = setup(1).await;
+    let placed = saga.workflow.place(&body(), "r").await.expect("placed");
+    fake.script(Op::Release, [Step::Fail(CourseError::NotDelivered)]);
     assert_eq!(
-        workflow.cancel("s1", placed.order.id, "r").await,
+        saga.workflow
+            .cancel(&student("s1"), placed.order.id, "r")
+            .await,
         Err(CancelError::Unavailable)
     );
     assert_eq!(
-        workflow
-            .store()
+        saga.orders
             .get(placed.order.id)
             .await
             .expect("store")
             .map(|o| o.status),
-        Some(OrderStatus::Confirmed)
+        Some(Status::Confirmed)
     );
     assert_eq!(
-        fake.status_of(placed.order.reservation_id),
+        fake.status_of(placed.order.reservation),
         Some(ReservationStatus::Confirmed)
     );
-    assert!(
-        workflow
-            .store()
-            .cancel_requested(placed.order.id)
+    assert_eq!(
+        saga.orders
+            .get(placed.order.id)
             .await
-            .expect("store"),
+            .expect("store")
+            .map(|o| o.step),
+        Some(order_service::domain::Step::Cancelling),
         "the request is remembered"
     );
-    until_unleased(&workflow, placed.order.id).await;
-    assert_eq!(order_service::reconciler::run_once(&workflow).await, 1);
+    until_unleased(saga.orders.as_ref(), placed.order.id).await;
+    assert_eq!(saga.reconciler.run_once().await, 1);
     assert_eq!(
-        workflow
-            .store()
+        saga.orders
             .get(placed.order.id)
             .await
             .expect("store")
             .map(|o| o.status),
-        Some(OrderStatus::Cancelled)
+        Some(Status::Cancelled)
     );
     assert_eq!(
-        fake.status_of(placed.order.reservation_id),
+        fake.status_of(placed.order.reservation),
         Some(ReservationStatus::Released)
     );
-    assert_eq!(workflow.store().work_count().await.expect("count"), 0);
+    assert_eq!(saga.orders.work_count().await.expect("count"), 0);
 }
 
 #[tokio::test]
 async fn another_students_order_cannot_be_cancelled() {
-    let (workflow, fake) = setup(1).await;
-    let placed = workflow.place("s1", &body(), "r").await.expect("placed");
+    let (saga, fake) = setup(1).await;
+    let placed = saga.workflow.place(&body(), "r").await.expect("placed");
     assert_eq!(
-        workflow.cancel("s2", placed.order.id, "r").await,
+        saga.workflow
+            .cancel(&student("s2"), placed.order.id, "r")
+            .await,
         Err(CancelError::NotFound)
     );
     assert_eq!(fake.calls(Op::Cancel), 0);
 }
 
-#[test]
-fn idempotency_keys_are_forgotten_after_a_day() {
-    use order_service::orders::{Claim, StoredReply};
-    let store = OrderStore::new();
-    let body = body();
-    let t0 = chrono::Utc::now();
-    assert_eq!(store.claim_key("s1", "k", &body, t0), Claim::Fresh);
-    let reply = StoredReply {
-        status: 201,
-        body: "{}".into(),
-        problem: false,
-        location: None,
-        retry_after_secs: None,
-    };
-    drop(store.complete_key("s1", "k", reply.clone(), t0));
-    assert_eq!(store.claim_key("s1", "k", &body, t0), Claim::Replay(reply));
-    assert_eq!(store.purge_keys(t0 + chrono::TimeDelta::hours(23)), 0);
-    assert_eq!(store.purge_keys(t0 + chrono::TimeDelta::hours(25)), 1);
-    assert_eq!(
-        store.claim_key("s1", "k", &body, t0),
-        Claim::Fresh,
-        "a forgotten key is new again"
+#[tokio::test]
+async fn a_pending_answer_waits_until_the_step_it_reports_is_durable() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let faults = storage_kit::journal::Faults::none();
+    let store = storage_kit::journal::Store::open(dir.path(), "order-service").expect("store");
+    let repo = EmbeddedRepo::restore(
+        store,
+        faults.clone(),
+        Arc::new(SystemClock),
+        repo::lease_for(Duration::from_secs(5)),
+    )
+    .expect("restore");
+    let orders: Arc<dyn OrderRepo> = Arc::new(repo);
+    let fake = Arc::new(FakeCourseClient::with_seats(1));
+    fake.script(Op::Confirm, [Step::Fail(unknown())]);
+    fake.script(Op::Get, [Step::Fail(CourseError::NotDelivered)]);
+    let workflow = Workflow::new(Arc::clone(&orders), fake.clone(), Duration::from_secs(5));
+    let commit = Duration::from_millis(300);
+    faults.delay_commits(commit);
+    let started = std::time::Instant::now();
+    let placed = workflow.place(&body(), "r").await.expect("placed");
+    assert_eq!(placed.order.step, order_service::domain::Step::FindingOut);
+    assert_eq!(placed.order.price.map(|p| p.cents), Some(1000));
+    // One commit for the recorded order, another for the steps after it: an answer given after
+    // the first only would report steps still on their way to disk.
+    assert!(
+        started.elapsed() >= commit * 2,
+        "answered after {:?}",
+        started.elapsed()
     );
-    assert_eq!(
-        store.purge_keys(t0 + chrono::TimeDelta::hours(2)),
-        1,
-        "a key stuck running goes after an hour"
-    );
+    orders.close().await.expect("close");
 }

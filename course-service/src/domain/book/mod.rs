@@ -1,23 +1,31 @@
 //! One course's seat ledger: its counters, its reservations and who holds what.
 //!
-//! A [`CourseBook`] is the unit the inventory locks; every method here runs inside that lock, so
-//! it only does arithmetic and map updates. Counters move only through [`SeatEffect`]s returned by
-//! the reservation state machine, which keeps `available + held + sold == total` by construction
-//! (`available` is derived) and keeps `held` and `sold` equal to the number of reservations in
-//! those states ([`CourseBook::check_invariants`] verifies it in tests).
+//! A [`CourseBook`] is the unit the embedded store locks; every method here runs inside that lock,
+//! so it only does arithmetic and map updates. Counters move only through [`SeatEffect`]s returned
+//! by the reservation state machine, which keeps `available + held + sold == total` by
+//! construction (`available` is derived) and keeps `held` and `sold` equal to the number of
+//! reservations in those states ([`CourseBook::check_invariants`] verifies it in tests).
+//!
+//! Everything the ledger does is told in one list of [`LedgerEvent`]s, in order. The store derives
+//! all its bookkeeping from that list alone: the durable records, the deadline index, each
+//! student's count of holds and the metrics. So a new way of taking or freeing a seat only has to
+//! emit the event; it is recorded, indexed and counted without more code.
 //!
 //! Holds lapse lazily as well as by sweep: any operation that touches a reservation first
 //! expires it if its time is up, so no caller ever sees a lapsed hold as usable.
 
+mod events;
 mod persist;
+mod rules;
 #[cfg(test)]
 mod tests;
 
-pub use persist::BookChanges;
+pub use events::LedgerEvent;
+pub use rules::{check_price, check_seat, replay};
 
 impl CourseBook {
-    /// Takes the transition counts since the last call.
-    pub fn take_events(&mut self) -> BookEvents {
+    /// Takes what the ledger did since the last call, in order.
+    pub fn take_events(&mut self) -> Vec<LedgerEvent> {
         std::mem::take(&mut self.events)
     }
 }
@@ -107,39 +115,8 @@ pub struct CourseBook {
     reservations: FastMap<ReservationId, Reservation>,
     /// The one live (held or confirmed) reservation of each student.
     live_by_student: FastMap<Arc<str>, ReservationId>,
-    /// Reservations changed since the inventory last took the changes, to be made durable.
-    changed: Vec<ReservationId>,
-    /// Whether the course's own attributes changed since then.
-    course_changed: bool,
-    /// Tombstones forgotten since then.
-    removed: Vec<ReservationId>,
-    /// Students whose hold ended (confirmed, cancelled or expired) since then, for the inventory's
-    /// count of holds per student.
-    holds_ended: Vec<Arc<str>>,
-    /// Transitions since then, for the service's metrics.
-    events: BookEvents,
-}
-
-/// How many reservations entered each status, since the counts were last taken.
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct BookEvents {
-    pub held: u64,
-    pub confirmed: u64,
-    pub cancelled: u64,
-    pub expired: u64,
-    pub released: u64,
-}
-
-impl BookEvents {
-    fn count(&mut self, status: Status) {
-        match status {
-            Status::Held => self.held += 1,
-            Status::Confirmed => self.confirmed += 1,
-            Status::Cancelled => self.cancelled += 1,
-            Status::Expired => self.expired += 1,
-            Status::Released => self.released += 1,
-        }
-    }
+    /// What the ledger did since the store last took it.
+    events: Vec<LedgerEvent>,
 }
 
 impl CourseBook {
@@ -155,11 +132,7 @@ impl CourseBook {
             updated_at: now,
             reservations: FastMap::default(),
             live_by_student: FastMap::default(),
-            changed: Vec::new(),
-            course_changed: true,
-            removed: Vec::new(),
-            holds_ended: Vec::new(),
-            events: BookEvents::default(),
+            events: vec![LedgerEvent::CourseChanged],
         }
     }
 
@@ -193,22 +166,16 @@ impl CourseBook {
         if let Some(existing) = self.reservations.get(&id) {
             return replay(existing, request);
         }
-        if let Some(expected) = request.expected_price_cents
-            && expected != self.price_cents
-        {
-            return Err(BookError::PriceChanged {
-                price_cents: self.price_cents,
-            });
-        }
-        if let Some(&other) = self.live_by_student.get(&request.student) {
-            self.settle(other, now);
-            if self.live_by_student.contains_key(&request.student) {
-                return Err(BookError::AlreadyHolding);
+        check_price(request, self.price_cents)?;
+        // The student's live reservation of this course counts only if it has not lapsed.
+        let student_live = match self.live_by_student.get(&request.student) {
+            Some(&other) => {
+                self.settle(other, now);
+                self.live_by_student.contains_key(&request.student)
             }
-        }
-        if self.seats_available() == 0 {
-            return Err(BookError::SoldOut);
-        }
+            None => false,
+        };
+        check_seat(student_live, self.seats_available())?;
         let reservation = Reservation::hold(
             Arc::clone(&request.student),
             (self.price_cents, self.details.currency),
@@ -220,8 +187,11 @@ impl CourseBook {
         self.live_by_student
             .insert(Arc::clone(&request.student), id);
         self.reservations.insert(id, reservation.clone());
-        self.changed.push(id);
-        self.events.count(Status::Held);
+        self.events.push(LedgerEvent::Held {
+            id,
+            student: Arc::clone(&request.student),
+            expires_at,
+        });
         Ok(Held {
             reservation,
             created: true,
@@ -275,7 +245,10 @@ impl CourseBook {
             let tombstone =
                 Reservation::tombstone((self.price_cents, self.details.currency), now, keep_until);
             self.reservations.insert(id, tombstone.clone());
-            self.changed.push(id);
+            self.events.push(LedgerEvent::Tombstoned {
+                id,
+                until: keep_until,
+            });
             return Ok(tombstone);
         }
         self.transition(id, now, |r| r.cancel(now))
@@ -297,7 +270,7 @@ impl CourseBook {
             && now >= r.expires_at
         {
             self.reservations.remove(&id);
-            self.removed.push(id);
+            self.events.push(LedgerEvent::Forgotten { id });
             return false;
         }
         self.settle(id, now)
@@ -312,7 +285,7 @@ impl CourseBook {
         self.check_owner(owner)?;
         self.price_cents = price_cents;
         self.updated_at = now;
-        self.course_changed = true;
+        self.events.push(LedgerEvent::CourseChanged);
         Ok(self.snapshot())
     }
 
@@ -329,42 +302,8 @@ impl CourseBook {
         }
         self.seats_total = total;
         self.updated_at = now;
-        self.course_changed = true;
+        self.events.push(LedgerEvent::CourseChanged);
         Ok(self.snapshot())
-    }
-
-    /// Checks that the counters agree with the reservations. For tests and debug assertions.
-    pub fn check_invariants(&self) -> Result<(), String> {
-        let held = self
-            .reservations
-            .values()
-            .filter(|r| r.status == Status::Held)
-            .count();
-        let sold = self
-            .reservations
-            .values()
-            .filter(|r| r.status == Status::Confirmed)
-            .count();
-        let live = self.reservations.values().filter(|r| r.is_live()).count();
-        if held != self.seats_held as usize || sold != self.seats_sold as usize {
-            return Err(format!(
-                "counters held={} sold={} but reservations held={held} sold={sold}",
-                self.seats_held, self.seats_sold
-            ));
-        }
-        if self.seats_held + self.seats_sold > self.seats_total {
-            return Err(format!(
-                "held {held} + sold {sold} exceed total {}",
-                self.seats_total
-            ));
-        }
-        if live != self.live_by_student.len() {
-            return Err(format!(
-                "{live} live reservations but {} students indexed",
-                self.live_by_student.len()
-            ));
-        }
-        Ok(())
     }
 
     fn check_owner(&self, owner: &str) -> Result<(), BookError> {
@@ -386,9 +325,10 @@ impl CourseBook {
             .reservations
             .get_mut(&id)
             .ok_or(BookError::ReservationNotFound)?;
+        let from = reservation.status;
         let effect = step(reservation)?;
         let stored = reservation.clone();
-        self.apply(id, stored.student.as_ref(), stored.status, effect);
+        self.apply(id, stored.student.as_ref(), from, stored.status, effect);
         Ok(stored)
     }
 
@@ -397,46 +337,44 @@ impl CourseBook {
         let Some(reservation) = self.reservations.get_mut(&id) else {
             return false;
         };
+        let from = reservation.status;
         let effect = reservation.expire(now);
         if effect == SeatEffect::None {
             return false;
         }
         let student = reservation.student.clone();
-        self.apply(id, student.as_ref(), Status::Expired, effect);
+        self.apply(id, student.as_ref(), from, Status::Expired, effect);
         true
     }
 
-    /// Moves one seat as `effect` says and, once the reservation of `student` stopped being live,
-    /// frees the student to hold again.
-    /// Moves one seat as `effect` says, counts the event, and, once the reservation of `student`
-    /// stopped being live (its status is now `status`), frees the student to hold again.
+    /// Moves one seat as `effect` says, tells it as an event, and, once the reservation of
+    /// `student` stopped being live (its status is now `to`), frees the student to hold again.
     fn apply(
         &mut self,
         id: ReservationId,
         student: Option<&Arc<str>>,
-        status: Status,
+        from: Status,
+        to: Status,
         effect: SeatEffect,
     ) {
-        let live = matches!(status, Status::Held | Status::Confirmed);
-        if effect != SeatEffect::None {
-            self.events.count(status);
-        }
         match effect {
             SeatEffect::None => return,
             SeatEffect::HeldToSold => {
                 self.seats_held -= 1;
                 self.seats_sold += 1;
-                self.holds_ended.extend(student.cloned());
             }
-            SeatEffect::HeldToAvailable => {
-                self.seats_held -= 1;
-                self.holds_ended.extend(student.cloned());
-            }
+            SeatEffect::HeldToAvailable => self.seats_held -= 1,
             SeatEffect::SoldToAvailable => self.seats_sold -= 1,
         }
-        self.changed.push(id);
+        self.events.push(LedgerEvent::Moved {
+            id,
+            from,
+            to,
+            student: student.cloned(),
+        });
         // One lookup in the common case: remove, and put back in the rare case that the student
         // already holds another reservation of this course.
+        let live = matches!(to, Status::Held | Status::Confirmed);
         if !live
             && let Some(student) = student
             && let Some(current) = self.live_by_student.remove(student)
@@ -444,21 +382,5 @@ impl CourseBook {
         {
             self.live_by_student.insert(Arc::clone(student), current);
         }
-    }
-}
-
-fn replay(existing: &Reservation, request: &HoldRequest) -> Result<Held, BookError> {
-    if existing.is_tombstone() {
-        return Err(BookError::CancelledBeforeReserved);
-    }
-    let same_body = existing.student.as_deref() == Some(&*request.student)
-        && existing.expected_price_cents == request.expected_price_cents;
-    if same_body {
-        Ok(Held {
-            reservation: existing.clone(),
-            created: false,
-        })
-    } else {
-        Err(BookError::IdempotencyConflict)
     }
 }

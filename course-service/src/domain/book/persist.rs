@@ -1,63 +1,51 @@
-//! What the ledger hands over to be made durable, and how it is rebuilt from durable records.
+//! How a ledger is rebuilt from durable records, what a store reads off it to write them, and the
+//! check that its counters agree with its reservations.
 //!
-//! Every method that changes a reservation or the course notes it; the inventory takes the notes
-//! (with copies of the changed records) under the course lock, right after the change, so the
-//! journal receives changes in the order the lock applied them. Restoring recomputes every counter
-//! from the reservations' statuses, so the counters on disk can never disagree with them.
+//! Restoring recomputes every counter from the reservations' statuses, so the counters on disk can
+//! never disagree with them.
 
 use super::{CourseBook, CourseSnapshot, FastMap};
 use crate::domain::{CourseId, Reservation, ReservationId, Status};
 use std::sync::Arc;
 
-/// The changes of one course since they were last taken.
-#[derive(Debug, Default)]
-pub struct BookChanges {
-    /// The course's attributes, when they changed.
-    pub course: Option<CourseSnapshot>,
-    /// Each changed reservation as it stands now.
-    pub reservations: Vec<(ReservationId, Reservation)>,
-    /// Tombstones forgotten.
-    pub removed: Vec<ReservationId>,
-}
-
-impl BookChanges {
-    pub fn is_empty(&self) -> bool {
-        self.course.is_none() && self.reservations.is_empty() && self.removed.is_empty()
-    }
-}
-
 impl CourseBook {
-    /// Takes the changes noted since the last call.
-    pub fn take_changes(&mut self) -> BookChanges {
-        if !self.course_changed && self.changed.is_empty() && self.removed.is_empty() {
-            return BookChanges::default();
+    /// Checks that the counters agree with the reservations. For tests and debug assertions.
+    pub fn check_invariants(&self) -> Result<(), String> {
+        let held = self
+            .reservations
+            .values()
+            .filter(|r| r.status == Status::Held)
+            .count();
+        let sold = self
+            .reservations
+            .values()
+            .filter(|r| r.status == Status::Confirmed)
+            .count();
+        let live = self.reservations.values().filter(|r| r.is_live()).count();
+        if held != self.seats_held as usize || sold != self.seats_sold as usize {
+            return Err(format!(
+                "counters held={} sold={} but reservations held={held} sold={sold}",
+                self.seats_held, self.seats_sold
+            ));
         }
-        let course = std::mem::take(&mut self.course_changed).then(|| self.snapshot());
-        let mut ids = std::mem::take(&mut self.changed);
-        ids.sort_unstable();
-        ids.dedup();
-        let reservations = ids
-            .into_iter()
-            .filter_map(|id| self.reservations.get(&id).map(|r| (id, r.clone())))
-            .collect();
-        let removed = std::mem::take(&mut self.removed);
-        BookChanges {
-            course,
-            reservations,
-            removed,
+        if self.seats_held + self.seats_sold > self.seats_total {
+            return Err(format!(
+                "held {held} + sold {sold} exceed total {}",
+                self.seats_total
+            ));
         }
+        if live != self.live_by_student.len() {
+            return Err(format!(
+                "{live} live reservations but {} students indexed",
+                self.live_by_student.len()
+            ));
+        }
+        Ok(())
     }
 
-    /// Takes the students whose holds ended since the last call.
-    pub fn take_ended_holds(&mut self) -> Vec<Arc<str>> {
-        std::mem::take(&mut self.holds_ended)
-    }
-
-    /// Forgets the noted changes (state kept in memory only).
-    pub fn discard_changes(&mut self) {
-        self.changed.clear();
-        self.removed.clear();
-        self.course_changed = false;
+    /// The reservation under `id` as it stands (for writing it down).
+    pub fn stored(&self, id: ReservationId) -> Option<&Reservation> {
+        self.reservations.get(&id)
     }
 
     /// Rebuilds a ledger from its durable course record and reservations.
@@ -76,11 +64,7 @@ impl CourseBook {
             updated_at: course.updated_at,
             reservations: FastMap::default(),
             live_by_student: FastMap::default(),
-            changed: Vec::new(),
-            course_changed: false,
-            removed: Vec::new(),
-            holds_ended: Vec::new(),
-            events: Default::default(),
+            events: Vec::new(),
         };
         for (id, reservation) in reservations {
             match reservation.status {

@@ -2,12 +2,11 @@
 
 use super::{BookError, CourseBook, HoldRequest};
 use crate::domain::{
-    NewCourse, Status, TransitionError,
+    CourseId, NewCourse, ReservationId, Status, TransitionError,
     course::{CourseDetails, Currency},
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use std::sync::Arc;
-use uuid::Uuid;
 
 const TTL: i64 = 300;
 
@@ -26,7 +25,7 @@ fn book(seats: u32) -> CourseBook {
         price_cents: 1000,
         seats,
     };
-    CourseBook::new(Uuid::now_v7(), course, t(0))
+    CourseBook::new(CourseId::new_v7(), course, t(0))
 }
 
 fn ask(student: &str) -> HoldRequest {
@@ -36,7 +35,12 @@ fn ask(student: &str) -> HoldRequest {
     }
 }
 
-fn hold(book: &mut CourseBook, id: Uuid, student: &str, at: i64) -> Result<Status, BookError> {
+fn hold(
+    book: &mut CourseBook,
+    id: ReservationId,
+    student: &str,
+    at: i64,
+) -> Result<Status, BookError> {
     book.hold(id, &ask(student), t(at), t(at + TTL))
         .map(|h| h.reservation.status)
 }
@@ -50,7 +54,7 @@ fn counts(book: &CourseBook) -> (u32, u32, u32) {
 fn a_hold_takes_a_seat_at_the_current_price() {
     let mut b = book(2);
     let held = b
-        .hold(Uuid::now_v7(), &ask("s1"), t(0), t(TTL))
+        .hold(ReservationId::new_v7(), &ask("s1"), t(0), t(TTL))
         .expect("held");
     assert!(held.created);
     assert_eq!(held.reservation.unit_price_cents, 1000);
@@ -62,7 +66,7 @@ fn a_hold_takes_a_seat_at_the_current_price() {
 #[test]
 fn the_same_id_and_body_replays_whatever_the_status_now() {
     let mut b = book(2);
-    let id = Uuid::now_v7();
+    let id = ReservationId::new_v7();
     hold(&mut b, id, "s1", 0).expect("held");
     let again = b.hold(id, &ask("s1"), t(1), t(1 + TTL)).expect("replay");
     assert!(!again.created);
@@ -79,7 +83,7 @@ fn the_same_id_and_body_replays_whatever_the_status_now() {
 #[test]
 fn the_same_id_with_another_body_conflicts() {
     let mut b = book(2);
-    let id = Uuid::now_v7();
+    let id = ReservationId::new_v7();
     hold(&mut b, id, "s1", 0).expect("held");
     assert_eq!(
         hold(&mut b, id, "s2", 1),
@@ -99,9 +103,9 @@ fn the_same_id_with_another_body_conflicts() {
 #[test]
 fn the_last_seat_goes_once_then_sold_out() {
     let mut b = book(1);
-    hold(&mut b, Uuid::now_v7(), "s1", 0).expect("held");
+    hold(&mut b, ReservationId::new_v7(), "s1", 0).expect("held");
     assert_eq!(
-        hold(&mut b, Uuid::now_v7(), "s2", 0),
+        hold(&mut b, ReservationId::new_v7(), "s2", 0),
         Err(BookError::SoldOut)
     );
     assert_eq!(counts(&b), (0, 1, 0));
@@ -115,7 +119,9 @@ fn a_changed_price_is_refused_with_the_current_one() {
         student: Arc::from("s1"),
         expected_price_cents: Some(1000),
     };
-    let refused = b.hold(Uuid::now_v7(), &request, t(0), t(TTL)).map(|_| ());
+    let refused = b
+        .hold(ReservationId::new_v7(), &request, t(0), t(TTL))
+        .map(|_| ());
     assert_eq!(refused, Err(BookError::PriceChanged { price_cents: 1500 }));
     assert_eq!(counts(&b), (1, 0, 0));
 }
@@ -123,20 +129,20 @@ fn a_changed_price_is_refused_with_the_current_one() {
 #[test]
 fn a_student_holds_or_owns_at_most_one_seat() {
     let mut b = book(5);
-    let first = Uuid::now_v7();
+    let first = ReservationId::new_v7();
     hold(&mut b, first, "s1", 0).expect("held");
     assert_eq!(
-        hold(&mut b, Uuid::now_v7(), "s1", 1),
+        hold(&mut b, ReservationId::new_v7(), "s1", 1),
         Err(BookError::AlreadyHolding)
     );
     b.confirm(first, t(2)).expect("confirmed");
     assert_eq!(
-        hold(&mut b, Uuid::now_v7(), "s1", 3),
+        hold(&mut b, ReservationId::new_v7(), "s1", 3),
         Err(BookError::AlreadyHolding)
     );
     b.release(first, t(4)).expect("released");
     assert_eq!(
-        hold(&mut b, Uuid::now_v7(), "s1", 5),
+        hold(&mut b, ReservationId::new_v7(), "s1", 5),
         Ok(Status::Held),
         "after a release the student may buy again"
     );
@@ -146,9 +152,12 @@ fn a_student_holds_or_owns_at_most_one_seat() {
 #[test]
 fn a_students_lapsed_hold_does_not_block_a_new_one() {
     let mut b = book(1);
-    let first = Uuid::now_v7();
+    let first = ReservationId::new_v7();
     hold(&mut b, first, "s1", 0).expect("held");
-    assert_eq!(hold(&mut b, Uuid::now_v7(), "s1", TTL), Ok(Status::Held));
+    assert_eq!(
+        hold(&mut b, ReservationId::new_v7(), "s1", TTL),
+        Ok(Status::Held)
+    );
     assert_eq!(
         b.reservation(first, t(TTL)).map(|r| r.status),
         Ok(Status::Expired)
@@ -160,7 +169,7 @@ fn a_students_lapsed_hold_does_not_block_a_new_one() {
 #[test]
 fn cancelling_an_unknown_id_leaves_a_tombstone_that_blocks_a_late_hold() {
     let mut b = book(1);
-    let id = Uuid::now_v7();
+    let id = ReservationId::new_v7();
     let tombstone = b.cancel(id, t(0)).expect("recorded");
     assert_eq!(tombstone.status, Status::Cancelled);
     assert!(tombstone.student.is_none());
@@ -175,7 +184,7 @@ fn cancelling_an_unknown_id_leaves_a_tombstone_that_blocks_a_late_hold() {
 #[test]
 fn cancel_returns_the_seat_and_refuses_a_sale() {
     let mut b = book(2);
-    let (a, c) = (Uuid::now_v7(), Uuid::now_v7());
+    let (a, c) = (ReservationId::new_v7(), ReservationId::new_v7());
     hold(&mut b, a, "s1", 0).expect("held");
     hold(&mut b, c, "s2", 0).expect("held");
     b.confirm(c, t(1)).expect("confirmed");
@@ -190,7 +199,7 @@ fn cancel_returns_the_seat_and_refuses_a_sale() {
 #[test]
 fn confirm_after_the_deadline_expires_the_hold_on_the_spot() {
     let mut b = book(1);
-    let id = Uuid::now_v7();
+    let id = ReservationId::new_v7();
     hold(&mut b, id, "s1", 0).expect("held");
     assert_eq!(
         b.confirm(id, t(TTL)).map(|_| ()),
@@ -211,7 +220,11 @@ fn confirm_after_the_deadline_expires_the_hold_on_the_spot() {
 #[test]
 fn expire_frees_only_lapsed_holds() {
     let mut b = book(3);
-    let (early, late, sold) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+    let (early, late, sold) = (
+        ReservationId::new_v7(),
+        ReservationId::new_v7(),
+        ReservationId::new_v7(),
+    );
     hold(&mut b, early, "s1", 0).expect("held");
     hold(&mut b, late, "s2", 100).expect("held");
     hold(&mut b, sold, "s3", 0).expect("held");
@@ -227,7 +240,7 @@ fn expire_frees_only_lapsed_holds() {
 #[test]
 fn operations_on_unknown_ids_are_not_found() {
     let mut b = book(1);
-    let id = Uuid::now_v7();
+    let id = ReservationId::new_v7();
     assert_eq!(
         b.confirm(id, t(0)).map(|_| ()),
         Err(BookError::ReservationNotFound)
@@ -245,7 +258,7 @@ fn operations_on_unknown_ids_are_not_found() {
 #[test]
 fn capacity_cannot_drop_below_held_plus_sold() {
     let mut b = book(3);
-    let (a, c) = (Uuid::now_v7(), Uuid::now_v7());
+    let (a, c) = (ReservationId::new_v7(), ReservationId::new_v7());
     hold(&mut b, a, "s1", 0).expect("held");
     hold(&mut b, c, "s2", 0).expect("held");
     b.confirm(c, t(1)).expect("confirmed");
@@ -282,7 +295,7 @@ fn only_the_owner_changes_price_and_capacity() {
 #[test]
 fn holds_keep_their_locked_price_after_a_price_change() {
     let mut b = book(2);
-    let id = Uuid::now_v7();
+    let id = ReservationId::new_v7();
     hold(&mut b, id, "s1", 0).expect("held");
     b.set_price("alice", 2000, t(1)).expect("owner");
     let confirmed = b.confirm(id, t(2)).expect("confirmed");

@@ -82,8 +82,8 @@ impl Batcher {
         );
         answer.await.unwrap_or_else(|_| {
             // The task was dropped (the runtime is shutting down): the commit may have happened.
-            Answer::Done(Err(StoreError::Unavailable(
-                "the database transaction was interrupted".to_owned(),
+            Answer::Done(Err(StoreError::unavailable_for(
+                "the database transaction was interrupted",
             )))
         })
     }
@@ -198,7 +198,7 @@ async fn run_batch(pool: &PgPool, course: CourseId, batch: Vec<Box<dyn Work>>) {
 
 fn fail(batch: impl IntoIterator<Item = Box<dyn Work>>, error: &StoreError) {
     for work in batch {
-        work.finish(Err(StoreError::Unavailable(error.to_string())));
+        work.finish(Err(StoreError::unavailable_for(error.to_string())));
     }
 }
 
@@ -238,9 +238,9 @@ impl<T: Send + 'static> Work for Task<T> {
 
     fn finish(self: Box<Self>, committed: Result<(), StoreError>) {
         let answer = match committed {
-            Ok(()) => self.answer.unwrap_or_else(|| {
-                Err(StoreError::Unavailable("the change was not run".to_owned()))
-            }),
+            Ok(()) => self
+                .answer
+                .unwrap_or_else(|| Err(StoreError::unavailable_for("the change was not run"))),
             Err(e) => Err(e),
         };
         // The caller may have gone away (its request was dropped); the change stands regardless.

@@ -1,0 +1,385 @@
+//! The in-memory inventory of every course's seats: the embedded backend's one place that takes a
+//! lock.
+//!
+//! # Locks
+//! - `courses`: `DashMap<CourseId, Arc<Mutex<Course>>>`, one mutex per course. Requests for
+//!   different courses never wait on each other; requests for the same course are serialised,
+//!   which is what makes "check seats, then take one" atomic. The DashMap shard lock is held only
+//!   long enough to clone the `Arc`.
+//! - `catalog`: an `RwLock` over the ordered course ids, for listing. Written once per created
+//!   course.
+//! - `deadlines`: a `Mutex` over the [`Deadlines`] index, so a sweep takes only the holds that are
+//!   due instead of scanning every hold. It is held for a push or for taking one batch out.
+//!
+//! # Rules
+//! - `holds_per_student`: a DashMap counting each student's holds across courses. A slot is taken
+//!   (entry lock only) before the course lock, and given back under the course lock when a hold
+//!   ends; it is the last lock taken, never held while taking another.
+//! - Never hold two of these locks at once, but for that last one. A new hold's deadline is
+//!   pushed after its course lock
+//!   is released; a sweep takes a batch of deadlines, releases the index, then visits each
+//!   course, re-taking its lock every [`EXPIRE_PER_LOCK`](super::sweep::EXPIRE_PER_LOCK) holds so requests for that course keep
+//!   flowing during an expiry storm.
+//! - Never `.await`, log or do I/O under a lock: critical sections are the pure [`CourseBook`]
+//!   methods, which do arithmetic and map updates only.
+//! - "Now" is read inside the course lock, so operations on one course see time move forward in
+//!   the order they were applied. A hold whose deadline entry was not pushed yet when a sweep ran
+//!   is still safe: confirm checks the deadline itself and the next sweep expires it.
+//! - The index may keep entries of holds that were confirmed or cancelled since; taking one is a
+//!   no-op, and every entry leaves the index once its deadline passes.
+//!
+//! # Durability of answers
+//! Every result comes as a [`Pending`]: the value plus the journal ticket it must wait for. Each
+//! course remembers the number of the last journal append that changed it (taken under its lock),
+//! and every answer about the course, whether it changed something or not (a replay, a repeat, a
+//! refusal, a read), waits for that number to be durable. So nothing is reported that a crash
+//! could take back, and once a write has failed every answer fails (the journal is fail-stop).
+
+use super::{
+    catalog::Catalog,
+    deadlines::{Deadline, Deadlines},
+    pending::Pending,
+    records::CourseChange,
+    slots::HoldSlots,
+};
+use crate::{
+    clock::Clock,
+    domain::{
+        CourseBook, CourseId, CourseSnapshot, Held, HoldRequest, LedgerEvent, NewCourse,
+        Reservation, ReservationId,
+    },
+    store::{Refusal, TransitionCounts},
+};
+use chrono::{DateTime, TimeDelta, Utc};
+use dashmap::DashMap;
+use parking_lot::{Mutex, RwLock};
+use std::sync::Arc;
+use storage_kit::journal::{Journal, JournalError, Ticket};
+
+/// One course under its lock: the ledger, and the number of the last journal append that
+/// changed it (what any answer about the course waits for).
+#[derive(Debug)]
+pub(super) struct Course {
+    pub(super) book: CourseBook,
+    pub(super) written: u64,
+}
+
+/// A cheap-to-clone handle on the inventory.
+#[derive(Debug, Clone)]
+pub struct Inventory {
+    pub(super) shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+pub(super) struct Shared {
+    pub(super) courses: DashMap<CourseId, Arc<Mutex<Course>>>,
+    pub(super) catalog: RwLock<Catalog>,
+    pub(super) deadlines: Mutex<Deadlines>,
+    pub(super) clock: Arc<dyn Clock>,
+    pub(super) hold_ttl: TimeDelta,
+    /// Where changes are made durable; `None` keeps the state in memory only.
+    pub(super) journal: Option<Journal<CourseChange>>,
+    /// Each student's holds across all courses, against the limit.
+    pub(super) slots: HoldSlots,
+    /// Reservations entering each status, for the metrics.
+    pub(super) transitions: TransitionCounts,
+}
+
+impl Inventory {
+    /// An empty inventory kept in memory only.
+    pub fn new(clock: Arc<dyn Clock>, hold_ttl: TimeDelta) -> Self {
+        Inventory::restore(clock, hold_ttl, 0, Vec::new(), None)
+    }
+
+    /// An inventory holding `books` (read back from the store), limiting each student to
+    /// `max_holds_per_student` holds at once (0: no limit), writing its changes through `journal`.
+    pub fn restore(
+        clock: Arc<dyn Clock>,
+        hold_ttl: TimeDelta,
+        max_holds_per_student: u32,
+        books: Vec<CourseBook>,
+        journal: Option<Journal<CourseChange>>,
+    ) -> Self {
+        let mut catalog = Catalog::default();
+        let mut deadlines = Deadlines::default();
+        let courses = DashMap::new();
+        let holders: Vec<Arc<str>> = books.iter().flat_map(|b| b.holders().cloned()).collect();
+        let slots = HoldSlots::new(max_holds_per_student, &holders);
+        for book in books {
+            let course = book.id();
+            catalog.add(course, &book.snapshot().details.instructor_id);
+            for (reservation, at) in book.deadlines() {
+                deadlines.push(Deadline {
+                    at,
+                    course,
+                    reservation,
+                });
+            }
+            courses.insert(course, Arc::new(Mutex::new(Course { book, written: 0 })));
+        }
+        Inventory {
+            shared: Arc::new(Shared {
+                courses,
+                catalog: RwLock::new(catalog),
+                deadlines: Mutex::new(deadlines),
+                clock,
+                hold_ttl,
+                journal,
+                slots,
+                transitions: TransitionCounts::default(),
+            }),
+        }
+    }
+
+    /// False once the store has failed a write (the service must be restarted).
+    pub fn storage_healthy(&self) -> bool {
+        self.shared.journal.as_ref().is_none_or(Journal::healthy)
+    }
+
+    /// Resolves once every change made so far is durable.
+    pub async fn flush(&self) -> Result<(), JournalError> {
+        match &self.shared.journal {
+            Some(journal) => journal.flush().wait().await,
+            None => Ok(()),
+        }
+    }
+
+    /// Stops the journal and lets go of the store; later changes are refused.
+    pub fn close(&self) {
+        if let Some(journal) = &self.shared.journal {
+            journal.close();
+        }
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.shared.clock.now()
+    }
+
+    pub fn create_course(&self, course: NewCourse) -> Pending<CourseSnapshot> {
+        let id = CourseId::new_v7();
+        let instructor = Arc::clone(&course.details.instructor_id);
+        let mut book = CourseBook::new(id, course, self.now());
+        let snapshot = book.snapshot();
+        // Not visible to anyone yet, so no lock is needed to order its first record.
+        let written = self.record(id, &mut book, &mut Vec::new()).unwrap_or(0);
+        let course = Course { book, written };
+        self.shared.courses.insert(id, Arc::new(Mutex::new(course)));
+        self.shared.catalog.write().add(id, &instructor);
+        Pending {
+            value: snapshot,
+            ticket: self.after(written),
+        }
+    }
+
+    pub fn course(&self, id: CourseId) -> Pending<Result<CourseSnapshot, Refusal>> {
+        self.with_course(id, |book, _| Ok(book.snapshot()))
+    }
+
+    /// Up to `limit` courses after `after` in creation order, optionally of one instructor, and
+    /// whether more follow.
+    pub fn list_courses(
+        &self,
+        instructor: Option<&str>,
+        after: Option<CourseId>,
+        limit: usize,
+    ) -> Pending<(Vec<CourseSnapshot>, bool)> {
+        let ids = self
+            .shared
+            .catalog
+            .read()
+            .page(instructor, after, limit + 1);
+        let more = ids.len() > limit;
+        let page = ids
+            .into_iter()
+            .take(limit)
+            .filter_map(|id| self.course(id).value.ok())
+            .collect();
+        Pending {
+            value: (page, more),
+            ticket: self.barrier(),
+        }
+    }
+
+    pub fn set_price(
+        &self,
+        id: CourseId,
+        owner: &str,
+        price_cents: i64,
+    ) -> Pending<Result<CourseSnapshot, Refusal>> {
+        self.with_course(id, |book, now| {
+            Ok(book.set_price(owner, price_cents, now)?)
+        })
+    }
+
+    pub fn set_seats(
+        &self,
+        id: CourseId,
+        owner: &str,
+        total: u32,
+    ) -> Pending<Result<CourseSnapshot, Refusal>> {
+        self.with_course(id, |book, now| Ok(book.set_seats_total(owner, total, now)?))
+    }
+
+    /// Holds a seat (or replays the stored hold) and indexes a new hold's deadline.
+    pub fn hold(
+        &self,
+        course: CourseId,
+        id: ReservationId,
+        request: &HoldRequest,
+    ) -> Pending<Result<Held, Refusal>> {
+        let ttl = self.shared.hold_ttl;
+        if let Err(limit) = self.shared.slots.claim(&request.student) {
+            // A retry of a reserve call that already succeeded is answered whatever the limit.
+            let Pending { value, ticket } =
+                self.with_course(course, |book, now| Ok(book.existing(id, request, now)));
+            return match value {
+                Ok(Some(answer)) => Pending {
+                    value: answer.map_err(Refusal::from),
+                    ticket,
+                },
+                // The limit counts holds of other courses too: the refusal waits for all of them.
+                Ok(None) => Pending {
+                    value: Err(limit),
+                    ticket: ticket.and(self.barrier()),
+                },
+                Err(e) => Pending {
+                    value: Err(e),
+                    ticket,
+                },
+            };
+        }
+        let held = self.with_course(course, |book, now| {
+            Ok(book.hold(id, request, now, now + ttl)?)
+        });
+        if !held.value.as_ref().is_ok_and(|h| h.created) {
+            self.shared
+                .slots
+                .release(std::slice::from_ref(&request.student));
+        }
+        held
+    }
+
+    pub fn reservation(
+        &self,
+        course: CourseId,
+        id: ReservationId,
+    ) -> Pending<Result<Reservation, Refusal>> {
+        self.with_course(course, |book, now| Ok(book.reservation(id, now)?))
+    }
+
+    pub fn confirm(
+        &self,
+        course: CourseId,
+        id: ReservationId,
+    ) -> Pending<Result<Reservation, Refusal>> {
+        self.with_course(course, |book, now| Ok(book.confirm(id, now)?))
+    }
+
+    pub fn cancel(
+        &self,
+        course: CourseId,
+        id: ReservationId,
+    ) -> Pending<Result<Reservation, Refusal>> {
+        self.with_course(course, |book, now| Ok(book.cancel(id, now)?))
+    }
+
+    pub fn release(
+        &self,
+        course: CourseId,
+        id: ReservationId,
+    ) -> Pending<Result<Reservation, Refusal>> {
+        self.with_course(course, |book, now| Ok(book.release(id, now)?))
+    }
+
+    /// Runs `f` on the course's ledger under its lock, with the time read inside the lock, and
+    /// hands the changes it made to the journal before the lock is released, so that the journal
+    /// receives them in lock order. Changes are recorded even when `f` refuses (a refusal may
+    /// still have expired a lapsed hold on the way). Whatever `f` answers waits for the course's
+    /// last append, its own or an earlier one.
+    pub(super) fn with_course<T>(
+        &self,
+        id: CourseId,
+        f: impl FnOnce(&mut CourseBook, DateTime<Utc>) -> Result<T, Refusal>,
+    ) -> Pending<Result<T, Refusal>> {
+        let Some(course) = self
+            .shared
+            .courses
+            .get(&id)
+            .map(|entry| Arc::clone(entry.value()))
+        else {
+            // Nothing to report on, but a failed store still answers nothing.
+            return Pending {
+                value: Err(Refusal::CourseNotFound),
+                ticket: self.after(0),
+            };
+        };
+        let mut deadlines = Vec::new();
+        let ticket = {
+            let mut course = course.lock();
+            let now = self.shared.clock.now();
+            let value = f(&mut course.book, now);
+            if let Some(seq) = self.record(id, &mut course.book, &mut deadlines) {
+                course.written = seq;
+            }
+            Pending {
+                value,
+                ticket: self.after(course.written),
+            }
+        };
+        // After the course lock: never two locks at once.
+        if !deadlines.is_empty() {
+            let mut index = self.shared.deadlines.lock();
+            deadlines.into_iter().for_each(|d| index.push(d));
+        }
+        ticket
+    }
+
+    /// A ticket for the journal's appends up to `mark` (ready when state is memory only).
+    fn after(&self, mark: u64) -> Ticket {
+        self.shared
+            .journal
+            .as_ref()
+            .map_or_else(Ticket::ready, |j| j.after(mark))
+    }
+
+    /// A ticket for every append so far.
+    pub fn barrier(&self) -> Ticket {
+        self.shared
+            .journal
+            .as_ref()
+            .map_or_else(Ticket::ready, Journal::barrier)
+    }
+
+    /// Derives everything from what the ledger did: the hold slots of holds that ended are given
+    /// back, transitions counted, new deadlines handed out (to be indexed once the course lock is
+    /// released) and the records written to the journal (unless state is memory only). Returns the
+    /// append's number, if it made one.
+    fn record(
+        &self,
+        id: CourseId,
+        book: &mut CourseBook,
+        deadlines: &mut Vec<Deadline>,
+    ) -> Option<u64> {
+        let events = book.take_events();
+        if events.is_empty() {
+            return None;
+        }
+        let ended: Vec<Arc<str>> = events
+            .iter()
+            .filter_map(|e| e.ended_hold_of().cloned())
+            .collect();
+        self.shared.slots.release(&ended);
+        self.shared.transitions.add(&events);
+        deadlines.extend(events.iter().filter_map(LedgerEvent::deadline).map(
+            |(reservation, at)| Deadline {
+                at,
+                course: id,
+                reservation,
+            },
+        ));
+        let journal = self.shared.journal.as_ref()?;
+        let mut out = Vec::with_capacity(events.len() + 1);
+        CourseChange::from_events(book, &events, &mut out);
+        journal.append(out).mark()
+    }
+}

@@ -1,0 +1,188 @@
+//! The embedded store: the in-memory [`Inventory`] answers, and each answer is given once the
+//! embedded journal has on disk every change it reports (immediately with `STORAGE=memory`):
+//! changes, replays, refusals and reads alike.
+
+pub mod catalog;
+pub mod deadlines;
+pub mod inventory;
+pub mod pending;
+pub mod records;
+mod reports;
+pub mod slots;
+pub mod sweep;
+
+pub use inventory::Inventory;
+pub use pending::Pending;
+
+use super::{Inspect, SeatStore, StoreError, SweepReport, Totals, Transitions};
+use crate::{
+    clock::Clock,
+    config::Config,
+    domain::{CourseId, CourseSnapshot, Held, HoldRequest, NewCourse, Reservation, ReservationId},
+};
+use anyhow::Context;
+use async_trait::async_trait;
+use std::sync::Arc;
+use storage_kit::journal::{StorageMode, Store};
+
+/// The store's directory under DATA_DIR.
+pub const STORE_DIR: &str = "course-service";
+
+/// The inventory, in memory or restored from the embedded store, with holds that lapsed while
+/// the service was down expired. A store that cannot be opened or read is an error: the service
+/// never starts empty over existing data.
+pub async fn open(
+    config: &Config,
+    clock: Arc<dyn Clock>,
+    ttl: chrono::TimeDelta,
+) -> anyhow::Result<Inventory> {
+    let limit = config.max_holds_per_student;
+    if config.storage.mode == StorageMode::Memory {
+        tracing::warn!("STORAGE=memory: courses and holds are lost when the service stops");
+        return Ok(Inventory::restore(clock, ttl, limit, Vec::new(), None));
+    }
+    let store = Store::open(&config.storage.data_dir, STORE_DIR).context("refusing to start")?;
+    let path = std::path::absolute(store.path()).unwrap_or_else(|_| store.path().to_owned());
+    let books = records::load(&store)
+        .with_context(|| format!("refusing to start: cannot load {}", path.display()))?;
+    let courses = books.len();
+    let journal = store.into_journal_with(config.storage.faults.clone());
+    let inventory = Inventory::restore(clock, ttl, limit, books, Some(journal));
+    let lapsed = sweep::sweep(&inventory, inventory.now());
+    inventory
+        .flush()
+        .await
+        .context("cannot record holds that lapsed while the service was down")?;
+    tracing::info!(store = %path.display(), courses, expired_while_down = lapsed.expired, "state loaded");
+    Ok(inventory)
+}
+
+#[async_trait]
+impl SeatStore for Inventory {
+    async fn create_course(&self, course: NewCourse) -> Result<CourseSnapshot, StoreError> {
+        Ok(Inventory::create_course(self, course).durable().await?)
+    }
+
+    async fn course(&self, id: CourseId) -> Result<CourseSnapshot, StoreError> {
+        Ok(Inventory::course(self, id).durable().await??)
+    }
+
+    async fn list_courses(
+        &self,
+        instructor: Option<&str>,
+        after: Option<CourseId>,
+        limit: usize,
+    ) -> Result<(Vec<CourseSnapshot>, bool), StoreError> {
+        Ok(Inventory::list_courses(self, instructor, after, limit)
+            .durable()
+            .await?)
+    }
+
+    async fn set_price(
+        &self,
+        id: CourseId,
+        owner: &str,
+        price_cents: i64,
+    ) -> Result<CourseSnapshot, StoreError> {
+        Ok(Inventory::set_price(self, id, owner, price_cents)
+            .durable()
+            .await??)
+    }
+
+    async fn set_seats(
+        &self,
+        id: CourseId,
+        owner: &str,
+        total: u32,
+    ) -> Result<CourseSnapshot, StoreError> {
+        Ok(Inventory::set_seats(self, id, owner, total)
+            .durable()
+            .await??)
+    }
+
+    async fn hold(
+        &self,
+        course: CourseId,
+        id: ReservationId,
+        request: &HoldRequest,
+    ) -> Result<Held, StoreError> {
+        Ok(Inventory::hold(self, course, id, request)
+            .durable()
+            .await??)
+    }
+
+    async fn reservation(
+        &self,
+        course: CourseId,
+        id: ReservationId,
+    ) -> Result<Reservation, StoreError> {
+        Ok(Inventory::reservation(self, course, id).durable().await??)
+    }
+
+    async fn confirm(
+        &self,
+        course: CourseId,
+        id: ReservationId,
+    ) -> Result<Reservation, StoreError> {
+        Ok(Inventory::confirm(self, course, id).durable().await??)
+    }
+
+    async fn cancel(&self, course: CourseId, id: ReservationId) -> Result<Reservation, StoreError> {
+        Ok(Inventory::cancel(self, course, id).durable().await??)
+    }
+
+    async fn release(
+        &self,
+        course: CourseId,
+        id: ReservationId,
+    ) -> Result<Reservation, StoreError> {
+        Ok(Inventory::release(self, course, id).durable().await??)
+    }
+
+    async fn sweep(&self) -> Result<SweepReport, StoreError> {
+        // CPU-bound for large storms: off the request workers.
+        let inventory = self.clone();
+        let swept = {
+            let inventory = inventory.clone();
+            tokio::task::spawn_blocking(move || sweep::sweep(&inventory, inventory.now()))
+                .await
+                .map_err(|e| StoreError::unavailable("the expiry sweep stopped", e))?
+        };
+        // Reported only once the expiries are durable (and not at all once the store failed).
+        inventory.flush().await?;
+        Ok(swept)
+    }
+
+    async fn totals(&self) -> Result<Totals, StoreError> {
+        Ok(Inventory::totals(self))
+    }
+
+    fn transitions(&self) -> Transitions {
+        Inventory::transitions(self)
+    }
+
+    fn live(&self) -> bool {
+        self.storage_healthy()
+    }
+
+    async fn ready(&self) -> (&'static str, bool) {
+        ("storage", self.storage_healthy())
+    }
+
+    async fn close(&self) -> Result<(), StoreError> {
+        let flushed = Inventory::flush(self).await;
+        Inventory::close(self);
+        Ok(flushed?)
+    }
+}
+
+#[async_trait]
+impl Inspect for Inventory {
+    async fn check_invariants(&self) -> Result<(), String> {
+        Inventory::check_invariants(self)
+    }
+
+    async fn holds_of(&self, student: &str) -> Result<u32, StoreError> {
+        Ok(Inventory::holds_of(self, student))
+    }
+}
