@@ -83,7 +83,7 @@ async fn a_replayed_answer_waits_until_the_answer_it_replays_is_durable() {
     let faults = Faults::none();
     let cluster = Arc::new(cluster_with_order_disk(dir.path(), &faults).await);
     let course = cluster.create_course(10, 1000).await;
-    let commit = Duration::from_millis(500);
+    let commit = Duration::from_millis(1000);
     faults.delay_commits(commit);
 
     let first = {

@@ -109,6 +109,15 @@ async fn restart(dir: &std::path::Path) -> TestApp {
     }
 }
 
+/// Waits until `student`'s hold is in the ledger (counted in memory, whatever its commit).
+async fn in_ledger(app: &TestApp, student: &str) {
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while app.inspect.holds_of(student).await.expect("holds") == 0 {
+        assert!(std::time::Instant::now() < deadline, "the hold never arrived");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+}
+
 /// Sends `request` in the background and returns whether it answered within `within`, and its
 /// status once it does.
 async fn answered_within(
@@ -127,19 +136,21 @@ async fn a_repeat_during_a_slow_commit_waits_for_the_commit_it_repeats() {
     let faults = Faults::none();
     let app = std::sync::Arc::new(app_on_disk(dir.path(), &faults).await);
     let course = id_of(&app.create_course("alice", 5, 1000).await);
-    faults.delay_commits(Duration::from_millis(600));
+    // Long enough that a loaded machine still sends the repeats while the commit is in flight.
+    faults.delay_commits(Duration::from_millis(2000));
 
     let id = Uuid::now_v7();
     let first = {
         let (app, course) = (app.clone(), course.clone());
         tokio::spawn(async move { app.hold(&course, id, "s1").await })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    // The hold is in the ledger (its commit still in flight) before the replay is sent.
+    in_ledger(&app, "s1").await;
     let replay = {
         let (app, course) = (app.clone(), course.clone());
         async move { app.hold(&course, id, "s1").await }
     };
-    let (early, status) = answered_within(replay, Duration::from_millis(250)).await;
+    let (early, status) = answered_within(replay, Duration::from_millis(500)).await;
     assert!(
         !early,
         "the replay answered before the hold it replays was durable"
@@ -153,7 +164,7 @@ async fn a_repeat_during_a_slow_commit_waits_for_the_commit_it_repeats() {
         let (app, course) = (app.clone(), course.clone());
         tokio::spawn(async move { app.act(&course, id, "confirm").await })
     };
-    tokio::time::sleep(Duration::from_millis(100)).await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
     let repeats: Vec<_> = ["confirm", "read"]
         .into_iter()
         .map(|repeat| {
@@ -166,7 +177,7 @@ async fn a_repeat_during_a_slow_commit_waits_for_the_commit_it_repeats() {
             })
         })
         .collect();
-    tokio::time::sleep(Duration::from_millis(150)).await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
     assert!(
         repeats.iter().all(|r| !r.is_finished()),
         "a repeat or a read answered before the confirm was durable"
@@ -184,7 +195,7 @@ async fn a_repeat_during_a_slow_commit_waits_for_the_commit_it_repeats() {
     let (app2, course2) = (app.clone(), course.clone());
     let (early, status) = answered_within(
         async move { app2.reservation(&course2, id).await },
-        Duration::from_millis(200),
+        Duration::from_millis(1500),
     )
     .await;
     assert!(early && status == 200);
