@@ -31,6 +31,10 @@ pub struct Config {
     /// When the expiry sweep runs: a 6-field cron expression, seconds first.
     #[arg(long, env = "EXPIRY_SWEEP_CRON", default_value = "* * * * * *")]
     pub expiry_sweep_cron: String,
+    /// How long the event feed keeps events, in hours (at least 24).
+    #[arg(long, env = "EVENT_RETENTION_HOURS", default_value_t = 24,
+          value_parser = clap::value_parser!(u64).range(24..=8_760))]
+    pub event_retention_hours: u64,
     /// Most seats one student may hold at once across all courses (0: no limit).
     #[arg(long, env = "MAX_HOLDS_PER_STUDENT", default_value_t = 5)]
     pub max_holds_per_student: u32,
@@ -61,6 +65,7 @@ impl Config {
             reservation_ttl_secs: 300,
             expiry_sweep_cron: "* * * * * *".into(),
             max_holds_per_student: 5,
+            event_retention_hours: 24,
         }
     }
 }

@@ -51,6 +51,10 @@ impl ApiError {
                 (S::CONFLICT, ErrorCode::HoldLimitReached)
             }
             ApiError::Refused(Refusal::CourseNotFound) => (S::NOT_FOUND, ErrorCode::CourseNotFound),
+            ApiError::Refused(Refusal::CursorExpired) => (S::GONE, ErrorCode::CursorExpired),
+            ApiError::Refused(Refusal::FeedNotAvailable) => {
+                (S::NOT_IMPLEMENTED, ErrorCode::NotImplemented)
+            }
             ApiError::Refused(Refusal::Book(book)) => match book {
                 B::SoldOut => (S::CONFLICT, ErrorCode::SoldOut),
                 B::PriceChanged { .. } => (S::CONFLICT, ErrorCode::PriceChanged),

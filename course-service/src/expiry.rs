@@ -1,6 +1,7 @@
 //! The cron job that expires lapsed holds: on each tick it asks the store to sweep
 //! ([`SeatStore::sweep`]); each backend sweeps in its own way, with a cost that grows with the
-//! number of lapsed holds, not of live ones.
+//! number of lapsed holds, not of live ones. About once a minute the same job forgets feed events
+//! older than the retention ([`SeatStore::trim_events`]).
 //!
 //! The sweep is only the prompt half of expiry: a lapsed hold is refused (and expired on the spot)
 //! by any request that touches it, so correctness never depends on when the job runs. Ticks that
@@ -90,9 +91,15 @@ impl std::fmt::Debug for ExpiryJob {
 }
 
 impl ExpiryJob {
-    /// Schedules [`sweep`] on `cron` and starts the scheduler.
-    pub async fn start(store: Arc<dyn SeatStore>, cron: &str) -> Result<Self, SchedulerError> {
+    /// Schedules [`sweep`] on `cron` and starts the scheduler; feed events are kept for
+    /// `retention`.
+    pub async fn start(
+        store: Arc<dyn SeatStore>,
+        cron: &str,
+        retention: chrono::TimeDelta,
+    ) -> Result<Self, SchedulerError> {
         let running = Arc::new(AtomicBool::new(false));
+        let trimmed = Arc::new(parking_lot::Mutex::new(None::<Instant>));
         let stats = Arc::new(SweepStats::default());
         let job_stats = Arc::clone(&stats);
         // Sweeps log under the span the job was started in (the launcher names its service there).
@@ -100,7 +107,14 @@ impl ExpiryJob {
         let job = Job::new_async(cron, move |_, _| {
             let store = Arc::clone(&store);
             let (running, stats) = (Arc::clone(&running), Arc::clone(&job_stats));
-            Box::pin(run_once(store, running, stats).instrument(span.clone()))
+            let trimmed = Arc::clone(&trimmed);
+            Box::pin(
+                async move {
+                    run_once(Arc::clone(&store), running, stats).await;
+                    trim_now_and_then(&*store, &trimmed, retention).await;
+                }
+                .instrument(span.clone()),
+            )
         })
         .map_err(|source| SchedulerError::BadCron {
             expr: cron.to_owned(),
@@ -156,6 +170,29 @@ async fn run_once(store: Arc<dyn SeatStore>, running: Arc<AtomicBool>, stats: Ar
         ),
         Ok(_) => {}
         Err(e) => tracing::error!(error = %e, "expiry sweep failed"),
+    }
+}
+
+/// How often the feed is trimmed.
+const TRIM_EVERY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Forgets feed events older than `retention`, at most once every [`TRIM_EVERY`].
+async fn trim_now_and_then(
+    store: &dyn SeatStore,
+    last: &parking_lot::Mutex<Option<Instant>>,
+    retention: chrono::TimeDelta,
+) {
+    {
+        let mut last = last.lock();
+        if last.is_some_and(|at| at.elapsed() < TRIM_EVERY) {
+            return;
+        }
+        *last = Some(Instant::now());
+    }
+    match store.trim_events(chrono::Utc::now() - retention).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(forgotten = n, "forgot feed events past the retention"),
+        Err(e) => tracing::error!(error = %e, "trimming the event feed failed"),
     }
 }
 

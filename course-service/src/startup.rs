@@ -36,7 +36,12 @@ impl Application {
             config.auth_jwt_secret.as_ref(),
         )?);
         let store::Opened { store, inspect } = store::open(config, clock).await?;
-        let expiry = ExpiryJob::start(Arc::clone(&store), &config.expiry_sweep_cron).await?;
+        let expiry = ExpiryJob::start(
+            Arc::clone(&store),
+            &config.expiry_sweep_cron,
+            chrono::TimeDelta::hours(config.event_retention_hours as i64),
+        )
+        .await?;
         let (listener, port) = server::bind(&config.host, config.port)?;
         let data: web::Data<dyn SeatStore> = web::Data::from(Arc::clone(&store));
         let (metrics, http_metrics) = crate::metrics::endpoint(Arc::clone(&store), expiry.stats());

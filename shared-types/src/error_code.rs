@@ -65,6 +65,8 @@ error_codes! {
     PaymentProviderUnavailable => "payment_provider_unavailable",
     PaymentNotCompleted => "payment_not_completed",
     InvalidSignature => "invalid_signature",
+    CursorExpired => "cursor_expired",
+    NotImplemented => "not_implemented",
 }
 
 /// The schema is written by hand from [`ErrorCode::as_str`]: the derive cannot

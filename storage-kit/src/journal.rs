@@ -43,7 +43,7 @@ mod store;
 pub use faults::{Faults, FaultsParseError};
 use progress::Progress;
 pub use progress::Ticket;
-pub use store::Store;
+pub use store::{Store, TableReader};
 
 /// Where a service keeps its state.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -168,6 +168,33 @@ impl<C: Change> Journal<C> {
         Ticket::after(seq, self.watching.clone())
     }
 
+    /// Like [`Journal::append`], but `build` makes the changes under the journal's ordering lock
+    /// and is told the number their append gets: whatever `build` numbers or records is in append
+    /// order across every caller. Keep it short; it must not block.
+    pub fn append_with(&self, build: impl FnOnce(u64) -> Vec<C>) -> Ticket {
+        let sender = self.sender.lock().unwrap_or_else(PoisonError::into_inner);
+        let Some(sender) = sender.as_ref().filter(|_| self.healthy()) else {
+            return Ticket::failed();
+        };
+        let seq = self.appended.load(Ordering::Relaxed) + 1;
+        let changes = build(seq);
+        if sender.send(Entry { seq, changes }).is_err() {
+            return Ticket::failed();
+        }
+        self.appended.store(seq, Ordering::Release);
+        Ticket::after(seq, self.watching.clone())
+    }
+
+    /// Every append numbered up to this one is durable.
+    pub fn durable(&self) -> u64 {
+        self.watching.borrow().durable
+    }
+
+    /// A watcher that wakes whenever the durable mark moves (or the journal fails).
+    pub fn watch(&self) -> DurableWatch {
+        DurableWatch(self.watching.clone())
+    }
+
     /// The number of the last append so far: a state observed now is durable once
     /// [`Journal::after`] this mark resolves.
     pub fn mark(&self) -> u64 {
@@ -225,6 +252,26 @@ impl<C: Change> Journal<C> {
 impl<C: Change> Drop for Journal<C> {
     fn drop(&mut self) {
         self.shutdown();
+    }
+}
+
+/// Follows a journal's durable mark.
+#[derive(Debug, Clone)]
+pub struct DurableWatch(watch::Receiver<Progress>);
+
+impl DurableWatch {
+    /// Every append numbered up to this one is durable.
+    pub fn durable(&self) -> u64 {
+        self.0.borrow().durable
+    }
+
+    /// Resolves once the durable mark moved since this watcher last looked, or the journal
+    /// failed or stopped.
+    pub async fn changed(&mut self) -> Result<(), JournalError> {
+        match self.0.changed().await {
+            Ok(()) if !self.0.borrow().failed => Ok(()),
+            _ => Err(JournalError::Failed),
+        }
     }
 }
 

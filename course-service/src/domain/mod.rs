@@ -4,11 +4,13 @@
 //! - [`reservation`]: the hold state machine; every transition is a method taking `now`.
 //! - [`book`]: one course's seat ledger (counts, reservations, the one-seat-per-student rule),
 //!   the unit the inventory locks.
+//! - [`feed`]: what the event feed tells of a ledger's changes, and its cursors.
 //!
 //! Time is always an argument, so "a lapsed hold cannot be confirmed" is a pure rule.
 
 pub mod book;
 pub mod course;
+pub mod feed;
 pub mod reservation;
 
 pub use book::{BookError, CourseBook, CourseSnapshot, Held, HoldRequest, LedgerEvent};

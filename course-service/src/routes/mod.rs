@@ -3,6 +3,7 @@
 //! server is built from and the OpenAPI document describes.
 
 pub mod courses;
+pub mod events;
 pub mod health;
 pub mod openapi;
 pub mod reservations;
@@ -48,6 +49,7 @@ pub fn endpoints() -> Vec<Endpoint> {
         e(Method::PATCH, "/api/courses/{course_id}/seats", || {
             web::patch().to(courses::set_seats)
         }),
+        e(Method::GET, "/api/events", || web::get().to(events::list)),
         e(Method::GET, "/health/live", || web::get().to(health::live)),
         e(Method::GET, "/health/ready", || {
             web::get().to(health::ready)

@@ -1,12 +1,12 @@
 //! course-service's OpenAPI 3.1 document, generated from the handlers' annotations and the wire
 //! types, and served at `/openapi.json` (with a docs page at `/docs/`).
 
-use super::{courses, health, reservations};
+use super::{courses, events, health, reservations};
 use actix_web::{HttpResponse, web};
 use service_kit::endpoints::{BearerAuth, CommonResponses, OpenApiJson};
 use shared_types::{
-    Course, CreateCourse, ErrorCode, Health, Page, Problem, PutReservation, Reservation,
-    UpdatePrice, UpdateSeats,
+    Course, CreateCourse, ErrorCode, Event, EventCounts, Health, Page, Problem, PutReservation,
+    Reservation, UpdatePrice, UpdateSeats,
 };
 use utoipa::OpenApi;
 
@@ -22,13 +22,14 @@ use utoipa::OpenApi;
     paths(
         reservations::hold, reservations::read, reservations::confirm, reservations::cancel, reservations::release,
         courses::create, courses::list, courses::read, courses::set_price, courses::set_seats,
-        health::live, health::ready, health::api_health, document, metrics,
+        events::list, health::live, health::ready, health::api_health, document, metrics,
     ),
-    components(schemas(Course, CreateCourse, UpdatePrice, UpdateSeats, Reservation, PutReservation, Page<Course>, Problem, ErrorCode, Health)),
+    components(schemas(Course, CreateCourse, UpdatePrice, UpdateSeats, Reservation, PutReservation, Page<Course>, Event, EventCounts, Page<Event>, Problem, ErrorCode, Health)),
     modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "courses", description = "Courses and their capacity"),
         (name = "reservations", description = "Seat holds, for order-service (service tokens)"),
+        (name = "events", description = "The feed of every change, for services that follow it (service tokens)"),
         (name = "health", description = "Probes"),
         (name = "meta", description = "This document and the metrics"),
     )

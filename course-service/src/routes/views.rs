@@ -1,6 +1,9 @@
 //! Conversions from domain values to wire bodies.
 
-use crate::domain::{CourseId, CourseSnapshot, Reservation, ReservationId};
+use crate::domain::{
+    CourseId, CourseSnapshot, Reservation, ReservationId,
+    feed::{Cursor, FeedEvent},
+};
 use shared_types as wire;
 
 pub fn course(c: &CourseSnapshot) -> wire::Course {
@@ -31,5 +34,24 @@ pub fn reservation(course_id: CourseId, id: ReservationId, r: &Reservation) -> w
         expires_at: r.expires_at,
         created_at: r.created_at,
         updated_at: r.updated_at,
+    }
+}
+
+pub fn event(e: &FeedEvent) -> wire::Event {
+    let c = &e.change;
+    wire::Event {
+        cursor: Cursor(e.seq).encode(),
+        kind: c.kind.as_str().to_owned(),
+        course_id: c.course_id.into(),
+        reservation_id: c.reservation_id.map(Into::into),
+        student_id: c.student_id.as_deref().map(str::to_owned),
+        at: c.at,
+        course: wire::EventCounts {
+            seats_total: c.course.seats_total,
+            seats_available: c.course.seats_available,
+            seats_held: c.course.seats_held,
+            seats_sold: c.course.seats_sold,
+            waitlist_length: c.course.waitlist_length,
+        },
     }
 }

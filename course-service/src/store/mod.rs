@@ -20,6 +20,7 @@ use crate::{
     domain::{
         BookError, CourseId, CourseSnapshot, Held, HoldRequest, LedgerEvent, NewCourse,
         Reservation, ReservationId, Status,
+        feed::{Cursor, FeedEvent},
     },
 };
 use async_trait::async_trait;
@@ -35,6 +36,10 @@ pub enum Refusal {
     CourseNotFound,
     #[error("a student may hold at most {limit} seats at once")]
     HoldLimitReached { limit: u32 },
+    #[error("the cursor points at events that are no longer kept; start again without `after`")]
+    CursorExpired,
+    #[error("the event feed is not available on this store yet")]
+    FeedNotAvailable,
     #[error(transparent)]
     Book(#[from] BookError),
 }
@@ -223,6 +228,18 @@ pub trait SeatStore: Send + Sync + std::fmt::Debug + 'static {
 
     /// Seat totals across all courses, and the expiry backlog where the store knows it.
     async fn totals(&self) -> Result<Totals, StoreError>;
+
+    /// Up to `limit` events of the feed after `after` (`None`: from the oldest kept), in the order
+    /// they were made durable; when none is there yet, waits up to `wait` for one.
+    async fn events(
+        &self,
+        after: Option<Cursor>,
+        limit: usize,
+        wait: std::time::Duration,
+    ) -> Result<Vec<FeedEvent>, StoreError>;
+
+    /// Forgets feed events older than `cutoff`; returns how many.
+    async fn trim_events(&self, cutoff: chrono::DateTime<chrono::Utc>) -> Result<u64, StoreError>;
 
     /// Reservations entering each status through this process.
     fn transitions(&self) -> Transitions;

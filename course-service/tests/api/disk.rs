@@ -89,7 +89,7 @@ async fn after_a_failed_write_every_request_that_reads_or_changes_state_answers_
 }
 
 /// Starts a fresh app on the store in `dir` once the previous one has let go of it.
-async fn restart(dir: &std::path::Path) -> TestApp {
+pub(crate) async fn restart(dir: &std::path::Path) -> TestApp {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     loop {
         let dir_owned = dir.to_owned();
@@ -113,7 +113,10 @@ async fn restart(dir: &std::path::Path) -> TestApp {
 async fn in_ledger(app: &TestApp, student: &str) {
     let deadline = std::time::Instant::now() + Duration::from_secs(10);
     while app.inspect.holds_of(student).await.expect("holds") == 0 {
-        assert!(std::time::Instant::now() < deadline, "the hold never arrived");
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the hold never arrived"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
 }

@@ -4,6 +4,7 @@ mod auth;
 mod concurrency;
 mod courses;
 mod disk;
+mod events;
 mod expiry;
 mod fuzz;
 mod helpers;

@@ -99,6 +99,16 @@ impl Store {
         }
     }
 
+    /// A handle that reads `table` while the journal writes it. It sees committed rows, which
+    /// may be ahead of the disk: read through it only what is known to be durable.
+    pub fn reader(&self, table: &'static str) -> Result<TableReader, StoreError> {
+        let keyspace = self.table(table).map_err(self.read_err())?;
+        Ok(TableReader {
+            keyspace,
+            path: self.path.clone(),
+        })
+    }
+
     /// Every key and value of `table` (empty when the table was never written).
     pub fn read_all(&self, table: &'static str) -> Result<Vec<Row>, StoreError> {
         let err = self.read_err();
@@ -108,6 +118,48 @@ impl Store {
             let (k, v) = guard.into_inner().map_err(&err)?;
             rows.push((k.to_vec(), v.to_vec()));
         }
+        Ok(rows)
+    }
+}
+
+/// Reads one table of an opened store; cheap to clone.
+#[derive(Clone)]
+pub struct TableReader {
+    keyspace: Keyspace,
+    path: PathBuf,
+}
+
+impl std::fmt::Debug for TableReader {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TableReader")
+            .field("path", &self.path)
+            .finish_non_exhaustive()
+    }
+}
+
+impl TableReader {
+    /// Up to `limit` rows from `from` (inclusive) in key order.
+    pub fn range_from(&self, from: &[u8], limit: usize) -> Result<Vec<Row>, StoreError> {
+        let mut rows = Vec::with_capacity(limit.min(1024));
+        for guard in self.keyspace.range(from.to_vec()..).take(limit) {
+            let (k, v) = guard
+                .into_inner()
+                .map_err(|e| StoreError::read(&self.path, &e))?;
+            rows.push((k.to_vec(), v.to_vec()));
+        }
+        Ok(rows)
+    }
+
+    /// Up to `limit` rows at the end of the table, in key order.
+    pub fn last(&self, limit: usize) -> Result<Vec<Row>, StoreError> {
+        let mut rows = Vec::with_capacity(limit.min(1024));
+        for guard in self.keyspace.iter().rev().take(limit) {
+            let (k, v) = guard
+                .into_inner()
+                .map_err(|e| StoreError::read(&self.path, &e))?;
+            rows.push((k.to_vec(), v.to_vec()));
+        }
+        rows.reverse();
         Ok(rows)
     }
 }

@@ -9,7 +9,9 @@ use std::sync::Arc;
 /// One thing a ledger did.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LedgerEvent {
-    /// The course's own attributes (price, capacity) changed, or the course is new.
+    /// The course is new.
+    CourseCreated,
+    /// The course's own attributes (price, capacity) changed.
     CourseChanged,
     /// A new hold of `student`, to lapse at `expires_at`.
     Held {
@@ -38,7 +40,7 @@ impl LedgerEvent {
     /// The reservation this event is about, if any.
     pub fn reservation(&self) -> Option<ReservationId> {
         match self {
-            LedgerEvent::CourseChanged => None,
+            LedgerEvent::CourseCreated | LedgerEvent::CourseChanged => None,
             LedgerEvent::Held { id, .. }
             | LedgerEvent::Moved { id, .. }
             | LedgerEvent::Tombstoned { id, .. }

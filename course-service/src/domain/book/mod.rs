@@ -132,7 +132,7 @@ impl CourseBook {
             updated_at: now,
             reservations: FastMap::default(),
             live_by_student: FastMap::default(),
-            events: vec![LedgerEvent::CourseChanged],
+            events: vec![LedgerEvent::CourseCreated],
         }
     }
 

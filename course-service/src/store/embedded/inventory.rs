@@ -38,6 +38,7 @@
 use super::{
     catalog::Catalog,
     deadlines::{Deadline, Deadlines},
+    feed::Feed,
     pending::Pending,
     records::CourseChange,
     slots::HoldSlots,
@@ -46,7 +47,7 @@ use crate::{
     clock::Clock,
     domain::{
         CourseBook, CourseId, CourseSnapshot, Held, HoldRequest, LedgerEvent, NewCourse,
-        Reservation, ReservationId,
+        Reservation, ReservationId, feed,
     },
     store::{Refusal, TransitionCounts},
 };
@@ -79,6 +80,8 @@ pub(super) struct Shared {
     pub(super) hold_ttl: TimeDelta,
     /// Where changes are made durable; `None` keeps the state in memory only.
     pub(super) journal: Option<Journal<CourseChange>>,
+    /// Every change told as a numbered event, written with the change.
+    pub(super) feed: Feed,
     /// Each student's holds across all courses, against the limit.
     pub(super) slots: HoldSlots,
     /// Reservations entering each status, for the metrics.
@@ -92,14 +95,19 @@ impl Inventory {
     }
 
     /// An inventory holding `books` (read back from the store), limiting each student to
-    /// `max_holds_per_student` holds at once (0: no limit), writing its changes through `journal`.
+    /// `max_holds_per_student` holds at once (0: no limit), writing its changes and their feed
+    /// events through `durable` (`None`: in memory only).
     pub fn restore(
         clock: Arc<dyn Clock>,
         hold_ttl: TimeDelta,
         max_holds_per_student: u32,
         books: Vec<CourseBook>,
-        journal: Option<Journal<CourseChange>>,
+        durable: Option<(Journal<CourseChange>, Feed)>,
     ) -> Self {
+        let (journal, feed) = match durable {
+            Some((journal, feed)) => (Some(journal), feed),
+            None => (None, Feed::in_memory()),
+        };
         let mut catalog = Catalog::default();
         let mut deadlines = Deadlines::default();
         let courses = DashMap::new();
@@ -125,6 +133,7 @@ impl Inventory {
                 clock,
                 hold_ttl,
                 journal,
+                feed,
                 slots,
                 transitions: TransitionCounts::default(),
             }),
@@ -149,6 +158,7 @@ impl Inventory {
         if let Some(journal) = &self.shared.journal {
             journal.close();
         }
+        self.shared.feed.close();
     }
 
     pub fn now(&self) -> DateTime<Utc> {
@@ -377,9 +387,50 @@ impl Inventory {
                 reservation,
             },
         ));
-        let journal = self.shared.journal.as_ref()?;
-        let mut out = Vec::with_capacity(events.len() + 1);
-        CourseChange::from_events(book, &events, &mut out);
-        journal.append(out).mark()
+        let told = feed::describe(&book.snapshot(), &events, self.now());
+        let Some(journal) = self.shared.journal.as_ref() else {
+            self.shared.feed.number(0, told, &mut Vec::new());
+            return None;
+        };
+        journal
+            .append_with(|append| {
+                let mut out = Vec::with_capacity(2 * events.len() + 1);
+                CourseChange::from_events(book, &events, &mut out);
+                self.shared.feed.number(append, told, &mut out);
+                out
+            })
+            .mark()
+    }
+
+    /// Forgets feed events older than `cutoff`, a batch at a time, each removal made durable
+    /// before the feed stops offering the events; returns how many were forgotten.
+    pub async fn trim_events(&self, cutoff: DateTime<Utc>) -> Result<u64, JournalError> {
+        const BATCH: usize = 4096;
+        let mut forgotten = 0;
+        loop {
+            let old = self
+                .shared
+                .feed
+                .older_than(cutoff, BATCH)
+                .map_err(|_| JournalError::Failed)?;
+            let (Some(&last), Some(journal)) = (old.last(), self.shared.journal.as_ref()) else {
+                return Ok(forgotten);
+            };
+            let n = old.len();
+            journal
+                .append(old.into_iter().map(CourseChange::EventRemoved).collect())
+                .wait()
+                .await?;
+            self.shared.feed.forgotten(last);
+            forgotten += n as u64;
+            if n < BATCH {
+                return Ok(forgotten);
+            }
+        }
+    }
+
+    /// The feed of every change.
+    pub fn feed(&self) -> &Feed {
+        &self.shared.feed
     }
 }

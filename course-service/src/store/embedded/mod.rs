@@ -4,6 +4,7 @@
 
 pub mod catalog;
 pub mod deadlines;
+pub mod feed;
 pub mod inventory;
 pub mod pending;
 pub mod records;
@@ -14,16 +15,19 @@ pub mod sweep;
 pub use inventory::Inventory;
 pub use pending::Pending;
 
-use super::{Inspect, SeatStore, StoreError, SweepReport, Totals, Transitions};
+use super::{Inspect, Refusal, SeatStore, StoreError, SweepReport, Totals, Transitions};
 use crate::{
     clock::Clock,
     config::Config,
-    domain::{CourseId, CourseSnapshot, Held, HoldRequest, NewCourse, Reservation, ReservationId},
+    domain::{
+        CourseId, CourseSnapshot, Held, HoldRequest, NewCourse, Reservation, ReservationId,
+        feed::{Cursor, FeedEvent},
+    },
 };
 use anyhow::Context;
 use async_trait::async_trait;
 use std::sync::Arc;
-use storage_kit::journal::{StorageMode, Store};
+use storage_kit::journal::{Faults, StorageMode, Store};
 
 /// The store's directory under DATA_DIR.
 pub const STORE_DIR: &str = "course-service";
@@ -43,11 +47,9 @@ pub async fn open(
     }
     let store = Store::open(&config.storage.data_dir, STORE_DIR).context("refusing to start")?;
     let path = std::path::absolute(store.path()).unwrap_or_else(|_| store.path().to_owned());
-    let books = records::load(&store)
+    let inventory = from_store(store, config.storage.faults.clone(), clock, ttl, limit)
         .with_context(|| format!("refusing to start: cannot load {}", path.display()))?;
-    let courses = books.len();
-    let journal = store.into_journal_with(config.storage.faults.clone());
-    let inventory = Inventory::restore(clock, ttl, limit, books, Some(journal));
+    let courses = inventory.totals().courses;
     let lapsed = sweep::sweep(&inventory, inventory.now());
     inventory
         .flush()
@@ -55,6 +57,28 @@ pub async fn open(
         .context("cannot record holds that lapsed while the service was down")?;
     tracing::info!(store = %path.display(), courses, expired_while_down = lapsed.expired, "state loaded");
     Ok(inventory)
+}
+
+/// Reads `store` back and writes through it from now on: the inventory and its feed as the store
+/// had them, limiting each student to `limit` holds (0: no limit).
+pub fn from_store(
+    store: Store,
+    faults: Faults,
+    clock: Arc<dyn Clock>,
+    ttl: chrono::TimeDelta,
+    limit: u32,
+) -> anyhow::Result<Inventory> {
+    let books = records::load(&store)?;
+    let events = store.reader(feed::EVENTS)?;
+    let journal = store.into_journal_with(faults);
+    let feed = feed::Feed::restore(events, journal.watch())?;
+    Ok(Inventory::restore(
+        clock,
+        ttl,
+        limit,
+        books,
+        Some((journal, feed)),
+    ))
 }
 
 #[async_trait]
@@ -155,6 +179,30 @@ impl SeatStore for Inventory {
 
     async fn totals(&self) -> Result<Totals, StoreError> {
         Ok(Inventory::totals(self))
+    }
+
+    async fn events(
+        &self,
+        after: Option<Cursor>,
+        limit: usize,
+        wait: std::time::Duration,
+    ) -> Result<Vec<FeedEvent>, StoreError> {
+        if !self.storage_healthy() {
+            return Err(StoreError::unavailable_for(
+                "the store failed a write; the service must be restarted",
+            ));
+        }
+        self.feed()
+            .wait(after, limit, wait)
+            .await
+            .map_err(|e| match e {
+                feed::FeedError::CursorExpired => StoreError::Refused(Refusal::CursorExpired),
+                feed::FeedError::Store(why) => StoreError::unavailable_for(why),
+            })
+    }
+
+    async fn trim_events(&self, cutoff: chrono::DateTime<chrono::Utc>) -> Result<u64, StoreError> {
+        Ok(Inventory::trim_events(self, cutoff).await?)
     }
 
     fn transitions(&self) -> Transitions {

@@ -1,7 +1,7 @@
 //! The embedded backend's durable records: how courses and reservations are written to the store
 //! and read back into ledgers at start-up.
 //!
-//! Two tables, JSON values (tolerant of added fields):
+//! Two tables, JSON values (tolerant of added fields), and the feed's `events` (see `feed`):
 //! `courses` keyed by course id, `reservations` keyed by reservation id followed by course id
 //! (reservation ids are unique only within a course). Callers choose time-ordered (v7) ids, so new
 //! reservations land at the end of the tree: each commit rewrites a few pages, not one per course.
@@ -28,6 +28,10 @@ pub enum CourseChange {
     Reservation(CourseId, ReservationId, Reservation),
     /// A tombstone aged out.
     Removed(CourseId, ReservationId),
+    /// A feed event, written with the change it tells of.
+    Event(crate::domain::feed::FeedEvent),
+    /// A feed event past the retention, forgotten.
+    EventRemoved(u64),
 }
 
 impl CourseChange {
@@ -35,7 +39,10 @@ impl CourseChange {
     /// changed, each reservation an event touched (once, as it stands), each tombstone forgotten.
     pub fn from_events(book: &CourseBook, events: &[LedgerEvent], out: &mut Vec<CourseChange>) {
         let course = book.id();
-        if events.contains(&LedgerEvent::CourseChanged) {
+        if events
+            .iter()
+            .any(|e| matches!(e, LedgerEvent::CourseCreated | LedgerEvent::CourseChanged))
+        {
             out.push(CourseChange::Course(book.snapshot()));
         }
         let mut touched: Vec<ReservationId> = events
@@ -86,6 +93,8 @@ struct StoredReservation {
 impl Change for CourseChange {
     fn encode(&self, out: &mut Vec<Put>) {
         let (table, key, value) = match self {
+            CourseChange::Event(event) => return super::feed::put(event, out),
+            CourseChange::EventRemoved(seq) => return super::feed::remove(*seq, out),
             CourseChange::Removed(course, id) => {
                 let key = reservation_key(*course, *id);
                 out.push(Put {

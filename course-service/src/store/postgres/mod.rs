@@ -28,11 +28,12 @@ mod sweep;
 mod transactions;
 mod transitions;
 
-use super::{SeatStore, StoreError, SweepReport, Totals, TransitionCounts, Transitions};
+use super::{Refusal, SeatStore, StoreError, SweepReport, Totals, TransitionCounts, Transitions};
 use crate::{
     clock::Clock,
     domain::{
         CourseId, CourseSnapshot, Held, HoldRequest, NewCourse, Reservation, ReservationId, Status,
+        feed::{Cursor, FeedEvent},
     },
 };
 use async_trait::async_trait;
@@ -213,6 +214,19 @@ impl SeatStore for PgStore {
 
     async fn totals(&self) -> Result<Totals, StoreError> {
         self.seat_totals().await
+    }
+
+    async fn events(
+        &self,
+        _after: Option<Cursor>,
+        _limit: usize,
+        _wait: std::time::Duration,
+    ) -> Result<Vec<FeedEvent>, StoreError> {
+        Err(StoreError::Refused(Refusal::FeedNotAvailable))
+    }
+
+    async fn trim_events(&self, _cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        Ok(0)
     }
 
     fn transitions(&self) -> Transitions {

@@ -20,7 +20,7 @@ use course_service::{
     domain::{BookError, CourseDetails, Currency, HoldRequest, NewCourse, Status, TransitionError},
     store::{
         Refusal, SeatStore,
-        embedded::{Inventory, Pending, records},
+        embedded::{self, Inventory, Pending},
     },
 };
 
@@ -241,6 +241,8 @@ fn code(e: &Refusal) -> &'static str {
     match e {
         Refusal::CourseNotFound => "course_not_found",
         Refusal::HoldLimitReached { .. } => "hold_limit_reached",
+        Refusal::CursorExpired => "cursor_expired",
+        Refusal::FeedNotAvailable => "not_implemented",
         Refusal::Book(b) => match b {
             BookError::SoldOut => "sold_out",
             BookError::PriceChanged { .. } => "price_changed",
@@ -350,13 +352,8 @@ async fn port_store(
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), "course-service").expect("open the store");
-    let inventory = Inventory::restore(
-        clock,
-        ttl,
-        HOLD_LIMIT as u32,
-        Vec::new(),
-        Some(store.into_journal()),
-    );
+    let inventory = embedded::from_store(store, Faults::none(), clock, ttl, HOLD_LIMIT as u32)
+        .expect("start on the store");
     let inventory = Arc::new(inventory);
     (inventory.clone(), inventory, Some(dir))
 }
@@ -369,9 +366,8 @@ fn open(clock: &Arc<ManualClock>, disk: Option<&Disk>) -> Inventory {
         return Inventory::restore(clock, ttl, HOLD_LIMIT as u32, Vec::new(), None);
     };
     let store = Store::open(disk.dir.path(), "course-service").expect("open the store");
-    let books = records::load(&store).expect("read the store back");
-    let journal = store.into_journal_with(disk.faults.clone());
-    Inventory::restore(clock, ttl, HOLD_LIMIT as u32, books, Some(journal))
+    embedded::from_store(store, disk.faults.clone(), clock, ttl, HOLD_LIMIT as u32)
+        .expect("read the store back")
 }
 
 impl Harness {
@@ -820,6 +816,47 @@ impl Harness {
         Ok(())
     }
 
+    /// The feed tells every change with no gap: numbers run 1, 2, 3, ..., every event's counts
+    /// keep the invariant, and each course's latest event shows the course as it stands.
+    fn check_feed(&self) -> Result<(), TestCaseError> {
+        let Some(events) = self.inventory.feed() else {
+            return Ok(());
+        };
+        for (n, e) in events.iter().enumerate() {
+            prop_assert_eq!(e.seq, n as u64 + 1, "a gap in the feed");
+            let c = e.change.course;
+            prop_assert_eq!(
+                c.seats_available + c.seats_held + c.seats_sold,
+                c.seats_total
+            );
+        }
+        for (cid, m) in self.real.iter().zip(&self.model) {
+            if m.gone {
+                continue;
+            }
+            let Ok(c) = self.inventory.course(*cid).unsynced() else {
+                continue;
+            };
+            let last = events.iter().rev().find(|e| e.change.course_id == *cid);
+            let last = last.map(|e| e.change.course);
+            prop_assert_eq!(
+                last.map(|l| (l.seats_total, l.seats_held, l.seats_sold)),
+                Some((c.seats_total, c.seats_held, c.seats_sold)),
+                "the feed's latest counts of a course: {:?}",
+                events
+            );
+            prop_assert_eq!(
+                events
+                    .iter()
+                    .filter(|e| e.change.course_id == *cid
+                        && e.change.kind == course_service::domain::feed::EventType::CourseCreated)
+                    .count(),
+                1
+            );
+        }
+        Ok(())
+    }
+
     fn check_counts(&self) -> Result<(), TestCaseError> {
         self.inventory
             .check_invariants()
@@ -879,11 +916,13 @@ proptest! {
         for op in &ops {
             h.apply(op)?;
             h.check_counts()?;
+            h.check_feed()?;
         }
         // Let every deadline pass: after one sweep no hold is left, and each ended exactly once.
         h.apply(&Op::Advance { secs: TTL })?;
         h.apply(&Op::Sweep)?;
         h.check_counts()?;
+        h.check_feed()?;
         for (course, cid) in h.real.clone().into_iter().enumerate() {
             let c = h.inventory.course(cid).unsynced().map_err(|e| TestCaseError::fail(e.to_string()))?;
             prop_assert_eq!(c.seats_held, 0);
@@ -914,6 +953,8 @@ proptest! {
         }
         h.apply(&Op::Crash)?;
         h.check_counts()?;
+        // What came back from disk: every change with its event, and nothing else.
+        h.check_feed()?;
     }
 }
 
