@@ -62,6 +62,7 @@ done
 token() { target/release/course-service token --role "$1" --sub "fuzz-$1" --ttl-secs 3600; }
 
 failed=0
+# Long polls of the event feed may wait up to 30 s (wait_ms), hence the request timeout.
 run() {
   local port=$1 role=$2
   echo
@@ -69,7 +70,7 @@ run() {
   "$st" --config-file scripts/schemathesis.toml run "http://127.0.0.1:$port/openapi.json" \
     --header "Authorization: Bearer $(token "$role")" \
     --checks all --max-examples "$examples" "${generation[@]}" \
-    --request-timeout 10 --no-color || failed=1
+    --request-timeout 35 --no-color || failed=1
 }
 
 run "$course_port" instructor

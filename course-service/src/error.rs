@@ -52,8 +52,8 @@ impl ApiError {
             }
             ApiError::Refused(Refusal::CourseNotFound) => (S::NOT_FOUND, ErrorCode::CourseNotFound),
             ApiError::Refused(Refusal::CursorExpired) => (S::GONE, ErrorCode::CursorExpired),
-            ApiError::Refused(Refusal::FeedNotAvailable) => {
-                (S::NOT_IMPLEMENTED, ErrorCode::NotImplemented)
+            ApiError::Refused(Refusal::CursorUnknown) => {
+                (S::BAD_REQUEST, ErrorCode::ValidationFailed)
             }
             ApiError::Refused(Refusal::Book(book)) => match book {
                 B::SoldOut => (S::CONFLICT, ErrorCode::SoldOut),

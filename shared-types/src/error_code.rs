@@ -66,7 +66,6 @@ error_codes! {
     PaymentNotCompleted => "payment_not_completed",
     InvalidSignature => "invalid_signature",
     CursorExpired => "cursor_expired",
-    NotImplemented => "not_implemented",
 }
 
 /// The schema is written by hand from [`ErrorCode::as_str`]: the derive cannot

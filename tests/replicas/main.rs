@@ -581,3 +581,124 @@ async fn losing_the_database_makes_both_services_unready_and_refuse_promptly_unt
     assert_eq!(seats["seats_sold"], 2, "{seats}");
     assert_eq!(seats["seats_held"], 0, "{seats}");
 }
+
+/// Follows the event feed at `base` (long polls) until `until` says it has seen enough, or 60 s.
+async fn follow(
+    client: &reqwest::Client,
+    base: &str,
+    keys: &TokenKeys,
+    until: impl Fn(&[Value]) -> bool,
+) -> Vec<Value> {
+    let token = keys.mint("feed-reader", Role::Service, 300);
+    let started = Instant::now();
+    let mut seen: Vec<Value> = Vec::new();
+    let mut cursor: Option<String> = None;
+    while !until(&seen) {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "the feed at {base} stopped after {} events",
+            seen.len()
+        );
+        let mut url = format!("{base}/api/events?limit=50&wait_ms=1000");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&after={c}"));
+        }
+        let page: Value = client
+            .get(url)
+            .bearer_auth(&token)
+            .send()
+            .await
+            .expect("read the feed")
+            .json()
+            .await
+            .expect("json");
+        if let Some(next) = page["next_cursor"].as_str() {
+            cursor = Some(next.to_owned());
+        }
+        seen.extend(page["items"].as_array().cloned().unwrap_or_default());
+    }
+    seen
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn readers_of_either_replica_get_every_event_once_in_the_same_order() {
+    let replicas = Replicas::start(8000).await;
+    const SEATS: usize = 120;
+    let course = create_course(
+        &replicas.courses[0].base(),
+        &replicas.keys,
+        SEATS as u32,
+        900,
+    )
+    .await;
+    let client = reqwest::Client::new();
+    let confirmed = |events: &[Value]| {
+        events
+            .iter()
+            .filter(|e| e["type"] == "reservation.confirmed")
+            .count()
+            >= SEATS
+    };
+    // One reader per course-service replica, following while the sale runs through both.
+    let readers: Vec<_> = replicas
+        .courses
+        .iter()
+        .map(|c| {
+            let (client, base, keys) = (client.clone(), c.base(), replicas.keys.clone());
+            tokio::spawn(async move { follow(&client, &base, &keys, confirmed).await })
+        })
+        .collect();
+    let bases = replicas.order_bases();
+    let outcomes: Vec<(StatusCode, String, Option<String>)> = stream::iter(0..SEATS)
+        .map(|i| {
+            let (to, client, course) = ((&bases[..], &replicas.keys), &client, &course);
+            async move { buy(to, client, &format!("reader-{i}"), course, i % 2).await }
+        })
+        .buffer_unordered(32)
+        .collect()
+        .await;
+    assert!(
+        outcomes.iter().all(|(s, _, _)| *s == StatusCode::CREATED),
+        "{outcomes:?}\n{}",
+        replicas.log()
+    );
+    let mut seen = Vec::new();
+    for reader in readers {
+        seen.push(reader.await.expect("reader"));
+    }
+    for events in &seen {
+        let ours: Vec<&Value> = events.iter().filter(|e| e["course_id"] == course).collect();
+        let held: std::collections::HashSet<&str> = ours
+            .iter()
+            .filter(|e| e["type"] == "reservation.held")
+            .filter_map(|e| e["reservation_id"].as_str())
+            .collect();
+        let sold: Vec<&str> = ours
+            .iter()
+            .filter(|e| e["type"] == "reservation.confirmed")
+            .filter_map(|e| e["reservation_id"].as_str())
+            .collect();
+        assert_eq!(held.len(), SEATS, "every hold told once");
+        assert_eq!(sold.len(), SEATS, "every confirmation told once");
+        let distinct: std::collections::HashSet<&&str> = sold.iter().collect();
+        assert_eq!(distinct.len(), SEATS, "no confirmation told twice");
+        // Each reservation's hold comes before its confirmation.
+        for id in &sold {
+            let at = |kind: &str| {
+                ours.iter()
+                    .position(|e| e["type"] == kind && e["reservation_id"] == *id)
+            };
+            assert!(at("reservation.held") < at("reservation.confirmed"));
+        }
+        let cursors: Vec<&str> = events.iter().filter_map(|e| e["cursor"].as_str()).collect();
+        let mut sorted = cursors.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(sorted, cursors, "cursors strictly increase");
+        let last = ours.last().expect("events");
+        assert_eq!(last["course"]["seats_sold"], SEATS);
+    }
+    // Both replicas told the same story, event for event.
+    let n = seen[0].len().min(seen[1].len());
+    assert_eq!(seen[0][..n], seen[1][..n]);
+}

@@ -28,7 +28,7 @@ pub const MAX_WAIT_MS: u64 = 30_000;
 pub(crate) struct EventsQuery {
     /// The `cursor` of the last event read (or `next_cursor` of the last answer); omitted: from
     /// the oldest event kept.
-    #[param(max_length = 64)]
+    #[param(max_length = 64, pattern = "^ev1_[0-9a-f]{16}$")]
     after: Option<String>,
     /// Most events in the answer, 1..=1000 (default 100).
     #[param(minimum = 1, maximum = 1000)]
@@ -44,7 +44,7 @@ pub(crate) struct EventsQuery {
 #[utoipa::path(get, path = "/api/events", tag = "events", params(EventsQuery), security(("bearer" = [])),
     responses(
         (status = 200, description = "Events after `after`, oldest first; `next_cursor` is the cursor to pass next (`null` only when the feed is empty and no `after` was given)", body = Page<Event>),
-        (status = 400, description = "`validation_failed`: a malformed cursor, `limit` or `wait_ms`", body = Problem, content_type = "application/problem+json"),
+        (status = 400, description = "`validation_failed`: a malformed `limit` or `wait_ms`, or a cursor this feed did not hand out", body = Problem, content_type = "application/problem+json"),
         (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
         (status = 403, description = "`forbidden`: not a service token", body = Problem, content_type = "application/problem+json"),
         (status = 410, description = "`cursor_expired`: the events after this cursor are no longer kept", body = Problem, content_type = "application/problem+json"),

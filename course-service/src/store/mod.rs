@@ -38,8 +38,8 @@ pub enum Refusal {
     HoldLimitReached { limit: u32 },
     #[error("the cursor points at events that are no longer kept; start again without `after`")]
     CursorExpired,
-    #[error("the event feed is not available on this store yet")]
-    FeedNotAvailable,
+    #[error("`after` is not a cursor this feed handed out")]
+    CursorUnknown,
     #[error(transparent)]
     Book(#[from] BookError),
 }

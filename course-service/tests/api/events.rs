@@ -262,6 +262,8 @@ async fn bad_queries_are_refused_and_only_services_read_the_feed() {
     for query in [
         "?after=nope",
         "?after=ev1_zz",
+        // Well formed, but ahead of every event there is.
+        "?after=ev1_00000000ffffffff",
         "?limit=0",
         "?limit=1001",
         "?limit=ten",

@@ -38,6 +38,8 @@ const MEMORY_ONLY_TAIL: usize = 1_000_000;
 pub enum FeedError {
     #[error("the cursor points at events that are no longer kept")]
     CursorExpired,
+    #[error("the cursor is ahead of every event this feed has numbered")]
+    CursorUnknown,
     #[error("the event feed cannot be read: {0}")]
     Store(String),
 }
@@ -154,6 +156,7 @@ impl Feed {
             Some(Cursor(n)) if n.saturating_add(1) < tail.oldest => {
                 return Err(FeedError::CursorExpired);
             }
+            Some(Cursor(n)) if n >= tail.next => return Err(FeedError::CursorUnknown),
             Some(Cursor(n)) => n.saturating_add(1),
             None => tail.oldest,
         };

@@ -197,6 +197,7 @@ impl SeatStore for Inventory {
             .await
             .map_err(|e| match e {
                 feed::FeedError::CursorExpired => StoreError::Refused(Refusal::CursorExpired),
+                feed::FeedError::CursorUnknown => StoreError::Refused(Refusal::CursorUnknown),
                 feed::FeedError::Store(why) => StoreError::unavailable_for(why),
             })
     }

@@ -22,13 +22,14 @@
 mod rows;
 mod batch;
 mod courses;
+mod feed;
 mod hold;
 mod inspect;
 mod sweep;
 mod transactions;
 mod transitions;
 
-use super::{Refusal, SeatStore, StoreError, SweepReport, Totals, TransitionCounts, Transitions};
+use super::{SeatStore, StoreError, SweepReport, Totals, TransitionCounts, Transitions};
 use crate::{
     clock::Clock,
     domain::{
@@ -218,15 +219,15 @@ impl SeatStore for PgStore {
 
     async fn events(
         &self,
-        _after: Option<Cursor>,
-        _limit: usize,
-        _wait: std::time::Duration,
+        after: Option<Cursor>,
+        limit: usize,
+        wait: std::time::Duration,
     ) -> Result<Vec<FeedEvent>, StoreError> {
-        Err(StoreError::Refused(Refusal::FeedNotAvailable))
+        self.read_events(after, limit, wait).await
     }
 
-    async fn trim_events(&self, _cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
-        Ok(0)
+    async fn trim_events(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
+        self.trim_feed(cutoff).await
     }
 
     fn transitions(&self) -> Transitions {

@@ -242,7 +242,7 @@ fn code(e: &Refusal) -> &'static str {
         Refusal::CourseNotFound => "course_not_found",
         Refusal::HoldLimitReached { .. } => "hold_limit_reached",
         Refusal::CursorExpired => "cursor_expired",
-        Refusal::FeedNotAvailable => "not_implemented",
+        Refusal::CursorUnknown => "validation_failed",
         Refusal::Book(b) => match b {
             BookError::SoldOut => "sold_out",
             BookError::PriceChanged { .. } => "price_changed",
