@@ -180,7 +180,11 @@ async fn serve(args: Cli) -> anyhow::Result<()> {
     }
 
     // Before the banner: whoever reads it may stop the launcher at once.
-    service_kit::shutdown::stop_on_signal(vec![orders.handle(), courses.handle()]);
+    let live = courses.live_streams();
+    service_kit::shutdown::stop_on_signal_after(
+        move || live.close(),
+        vec![orders.handle(), courses.handle()],
+    );
     let demo = demo_course(courses.store().as_ref()).await?;
     let keys = TokenKeys::from_secret(secret.expose())?;
     println!(

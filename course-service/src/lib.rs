@@ -6,6 +6,7 @@
 //!   `store::embedded` (the in-memory ledgers, one lock per course, written through to the
 //!   embedded store) and `store::postgres`.
 //! - [`expiry`]: the cron job around the store's sweep.
+//! - [`live`]: one follower of the event feed that feeds the live seat streams.
 //! - [`metrics`]: what `/metrics` reports.
 //! - [`routes`]: the HTTP handlers; [`error`]: their one error type.
 //! - [`startup`]: assembling the application; [`config`]: its settings; [`clock`]: time.
@@ -15,6 +16,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod expiry;
+pub mod live;
 pub mod metrics;
 pub mod routes;
 pub mod startup;

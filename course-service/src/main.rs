@@ -38,7 +38,8 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         version = env!("CARGO_PKG_VERSION"),
         "course-service listening"
     );
-    service_kit::shutdown::stop_on_signal(vec![app.handle()]);
+    let live = app.live_streams();
+    service_kit::shutdown::stop_on_signal_after(move || live.close(), vec![app.handle()]);
     app.run_until_stopped().await?;
     tracing::info!("course-service stopped");
     Ok(())

@@ -6,6 +6,7 @@ use crate::{
     clock::Clock,
     config::Config,
     expiry::ExpiryJob,
+    live::LiveHub,
     routes,
     store::{self, Inspect, SeatStore},
 };
@@ -20,6 +21,7 @@ pub struct Application {
     store: Arc<dyn SeatStore>,
     inspect: Arc<dyn Inspect>,
     expiry: ExpiryJob,
+    live: LiveHub,
 }
 
 impl std::fmt::Debug for Application {
@@ -47,6 +49,8 @@ impl Application {
         let (metrics, http_metrics) = crate::metrics::endpoint(Arc::clone(&store), expiry.stats());
         let metrics = web::Data::new(metrics);
         let sweeps = web::Data::from(expiry.stats());
+        let live = LiveHub::start(Arc::clone(&store)).await;
+        let hub = web::Data::new(live.clone());
         let server = server::serve(
             listener,
             &config.server_options(),
@@ -55,7 +59,8 @@ impl Application {
                 cfg.app_data(keys.clone())
                     .app_data(data.clone())
                     .app_data(metrics.clone())
-                    .app_data(sweeps.clone());
+                    .app_data(sweeps.clone())
+                    .app_data(hub.clone());
                 routes::configure(cfg);
             },
         )?;
@@ -65,6 +70,7 @@ impl Application {
             store,
             inspect,
             expiry,
+            live,
         })
     }
 
@@ -92,10 +98,17 @@ impl Application {
         self.server.handle()
     }
 
+    /// Ends the live seat streams (long-lived responses a graceful stop would otherwise wait
+    /// for); call it when asked to stop, before stopping the server.
+    pub fn live_streams(&self) -> LiveHub {
+        self.live.clone()
+    }
+
     /// Serves until the server is stopped through its handle (in-flight requests finish), then
     /// stops the expiry job and makes every change durable.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
+        self.live.close();
         self.expiry.stop().await;
         if let Err(e) = self.store.close().await {
             tracing::error!(error = %e, "could not flush the store at shutdown");

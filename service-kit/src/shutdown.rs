@@ -43,9 +43,19 @@ fn listen() -> impl Future<Output = ()> {
 
 /// Stops every server (gracefully, in order) when the process is asked to stop.
 pub fn stop_on_signal(handles: Vec<actix_web::dev::ServerHandle>) {
+    stop_on_signal_after(|| {}, handles);
+}
+
+/// Like [`stop_on_signal`], running `first` before the servers stop (to end long-lived
+/// responses, such as event streams, that a graceful stop would otherwise wait for).
+pub fn stop_on_signal_after(
+    first: impl FnOnce() + Send + 'static,
+    handles: Vec<actix_web::dev::ServerHandle>,
+) {
     let stop = listen();
     tokio::spawn(async move {
         stop.await;
+        first();
         for handle in handles {
             handle.stop(true).await;
         }

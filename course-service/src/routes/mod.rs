@@ -5,6 +5,7 @@
 pub mod courses;
 pub mod events;
 pub mod health;
+pub mod live;
 pub mod openapi;
 pub mod reservations;
 mod views;
@@ -42,6 +43,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         e(Method::GET, "/api/courses", || web::get().to(courses::list)),
         e(Method::GET, "/api/courses/{course_id}", || {
             web::get().to(courses::read)
+        }),
+        e(Method::GET, "/api/courses/{course_id}/live", || {
+            web::get().to(live::stream)
         }),
         e(Method::PATCH, "/api/courses/{course_id}/price", || {
             web::patch().to(courses::set_price)

@@ -1,7 +1,7 @@
 //! course-service's OpenAPI 3.1 document, generated from the handlers' annotations and the wire
 //! types, and served at `/openapi.json` (with a docs page at `/docs/`).
 
-use super::{courses, events, health, reservations};
+use super::{courses, events, health, live, reservations};
 use actix_web::{HttpResponse, web};
 use service_kit::endpoints::{BearerAuth, CommonResponses, OpenApiJson};
 use shared_types::{
@@ -21,7 +21,7 @@ use utoipa::OpenApi;
     ),
     paths(
         reservations::hold, reservations::read, reservations::confirm, reservations::cancel, reservations::release,
-        courses::create, courses::list, courses::read, courses::set_price, courses::set_seats,
+        courses::create, courses::list, courses::read, live::stream, courses::set_price, courses::set_seats,
         events::list, health::live, health::ready, health::api_health, document, metrics,
     ),
     components(schemas(Course, CreateCourse, UpdatePrice, UpdateSeats, Reservation, PutReservation, Page<Course>, Event, EventCounts, Page<Event>, Problem, ErrorCode, Health)),

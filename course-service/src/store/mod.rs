@@ -238,6 +238,9 @@ pub trait SeatStore: Send + Sync + std::fmt::Debug + 'static {
         wait: std::time::Duration,
     ) -> Result<Vec<FeedEvent>, StoreError>;
 
+    /// The cursor of the newest event so far (reading after it waits for the next one).
+    async fn feed_head(&self) -> Result<Cursor, StoreError>;
+
     /// Forgets feed events older than `cutoff`; returns how many.
     async fn trim_events(&self, cutoff: chrono::DateTime<chrono::Utc>) -> Result<u64, StoreError>;
 

@@ -8,6 +8,7 @@ mod events;
 mod expiry;
 mod fuzz;
 mod helpers;
+mod live;
 mod model;
 mod openapi;
 mod plumbing;

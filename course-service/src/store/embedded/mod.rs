@@ -202,6 +202,10 @@ impl SeatStore for Inventory {
             })
     }
 
+    async fn feed_head(&self) -> Result<Cursor, StoreError> {
+        Ok(Cursor(self.feed().head()))
+    }
+
     async fn trim_events(&self, cutoff: chrono::DateTime<chrono::Utc>) -> Result<u64, StoreError> {
         Ok(Inventory::trim_events(self, cutoff).await?)
     }

@@ -38,6 +38,21 @@ impl PgStore {
         }
     }
 
+    pub(super) async fn head_of_feed(&self) -> Result<Cursor, StoreError> {
+        sqlx::query("SELECT sequence_events($1)")
+            .bind(SEQUENCE_BATCH)
+            .execute(&self.pool)
+            .await
+            .map_err(unavailable)?;
+        let head: i64 = sqlx::query("SELECT head FROM feed_positions")
+            .fetch_one(&self.pool)
+            .await
+            .map_err(unavailable)?
+            .try_get("head")
+            .map_err(unavailable)?;
+        Ok(Cursor(head as u64))
+    }
+
     async fn events_once(
         &self,
         after: Option<Cursor>,

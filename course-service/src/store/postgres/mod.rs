@@ -226,6 +226,10 @@ impl SeatStore for PgStore {
         self.read_events(after, limit, wait).await
     }
 
+    async fn feed_head(&self) -> Result<Cursor, StoreError> {
+        self.head_of_feed().await
+    }
+
     async fn trim_events(&self, cutoff: DateTime<Utc>) -> Result<u64, StoreError> {
         self.trim_feed(cutoff).await
     }
