@@ -21,7 +21,7 @@ use tokio::sync::broadcast::error::RecvError;
 /// one on every change, and at least one every 15 s.
 #[utoipa::path(get, path = "/api/courses/{course_id}/live", tag = "courses", params(("course_id" = Uuid, Path)),
     responses(
-        (status = 200, description = "Server-sent `seats` events", content_type = "text/event-stream", body = String),
+        (status = 200, description = "Server-sent `seats` events", content_type = "text/event-stream", body = LiveEvent),
         (status = 400, description = "`validation_failed`: not a UUID", body = Problem, content_type = "application/problem+json"),
         (status = 404, description = "`course_not_found`", body = Problem, content_type = "application/problem+json"),
     ))]
@@ -55,6 +55,20 @@ pub(crate) async fn stream(
         .insert_header(("Cache-Control", "no-cache"))
         .insert_header(("X-Accel-Buffering", "no"))
         .streaming(body))
+}
+
+/// One server-sent event of a live stream, as a client's event parser hands it over.
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+pub(crate) struct LiveEvent {
+    /// Always `seats`.
+    #[schema(example = "seats")]
+    event: String,
+    /// JSON: `{"seats_total", "seats_available", "seats_held", "seats_sold", "waitlist_length"}`.
+    #[schema(
+        example = r#"{"seats_total":30,"seats_available":12,"seats_held":3,"seats_sold":15,"waitlist_length":0}"#
+    )]
+    data: String,
 }
 
 struct Stream {

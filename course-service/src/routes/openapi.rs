@@ -24,7 +24,7 @@ use utoipa::OpenApi;
         courses::create, courses::list, courses::read, live::stream, courses::set_price, courses::set_seats,
         events::list, health::live, health::ready, health::api_health, document, metrics,
     ),
-    components(schemas(Course, CreateCourse, UpdatePrice, UpdateSeats, Reservation, PutReservation, Page<Course>, Event, EventCounts, Page<Event>, Problem, ErrorCode, Health)),
+    components(schemas(Course, CreateCourse, UpdatePrice, UpdateSeats, Reservation, PutReservation, Page<Course>, live::LiveEvent, Event, EventCounts, Page<Event>, Problem, ErrorCode, Health)),
     modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "courses", description = "Courses and their capacity"),
