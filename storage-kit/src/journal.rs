@@ -156,16 +156,7 @@ impl<C: Change> Journal<C> {
         if changes.is_empty() {
             return self.barrier();
         }
-        let sender = self.sender.lock().unwrap_or_else(PoisonError::into_inner);
-        let Some(sender) = sender.as_ref().filter(|_| self.healthy()) else {
-            return Ticket::failed();
-        };
-        let seq = self.appended.load(Ordering::Relaxed) + 1;
-        if sender.send(Entry { seq, changes }).is_err() {
-            return Ticket::failed();
-        }
-        self.appended.store(seq, Ordering::Release);
-        Ticket::after(seq, self.watching.clone())
+        self.append_with(|_| changes)
     }
 
     /// Like [`Journal::append`], but `build` makes the changes under the journal's ordering lock
