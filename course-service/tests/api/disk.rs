@@ -29,6 +29,31 @@ async fn after_a_failed_write_every_request_that_reads_or_changes_state_answers_
     let course = id_of(&app.create_course("alice", 5, 1000).await);
     let kept = Uuid::now_v7();
     assert_eq!(app.hold(&course, kept, "s0").await.status, 201);
+    // A long poll of the feed, waiting when the write fails, is ended by the failure.
+    let head = app
+        .send(
+            Method::GET,
+            "/api/events?limit=1000",
+            Some(&app.service()),
+            None,
+        )
+        .await
+        .body["next_cursor"]
+        .as_str()
+        .expect("cursor")
+        .to_owned();
+    let poll = {
+        let (address, client, token) = (app.address.clone(), app.client.clone(), app.service());
+        tokio::spawn(async move {
+            let response = client
+                .get(format!("{address}/api/events?after={head}&wait_ms=30000"))
+                .bearer_auth(token)
+                .send()
+                .await
+                .expect("poll");
+            crate::helpers::Reply::read(response).await
+        })
+    };
 
     faults.fail_every_write();
     let lost = Uuid::now_v7();
@@ -57,6 +82,15 @@ async fn after_a_failed_write_every_request_that_reads_or_changes_state_answers_
         .assert_problem(503, "service_unavailable");
     app.get("/api/courses")
         .await
+        .assert_problem(503, "service_unavailable");
+    app.send(Method::GET, "/api/events", Some(&app.service()), None)
+        .await
+        .assert_problem(503, "service_unavailable");
+    app.get(&format!("/api/courses/{course}/live"))
+        .await
+        .assert_problem(503, "service_unavailable");
+    poll.await
+        .expect("poll")
         .assert_problem(503, "service_unavailable");
     app.get(&format!("/api/courses/{}", Uuid::now_v7()))
         .await

@@ -27,11 +27,9 @@ use storage_kit::journal::{DurableWatch, Put, TableReader};
 /// The table events are kept in, keyed by their number (big-endian, so in order).
 pub const EVENTS: &str = "events";
 
-/// How many of the newest events are kept in memory.
+/// How many of the newest events are kept in memory. With state in memory only (lost on restart
+/// anyway) there is no table behind the tail, so only these are kept.
 const TAIL: usize = 65_536;
-
-/// With state in memory only there is no table behind the tail: this many events are kept.
-const MEMORY_ONLY_TAIL: usize = 1_000_000;
 
 /// Why a read of the feed failed.
 #[derive(Debug, thiserror::Error)]
@@ -123,7 +121,6 @@ impl Feed {
             return;
         }
         let durable = self.durable_mark();
-        let cap = if self.on_disk { TAIL } else { MEMORY_ONLY_TAIL };
         {
             let mut tail = self.tail.lock();
             for change in changes {
@@ -137,7 +134,8 @@ impl Feed {
                 }
                 tail.events.push_back((append, event));
             }
-            while tail.events.len() > cap && tail.events.front().is_some_and(|(a, _)| *a <= durable)
+            while tail.events.len() > TAIL
+                && tail.events.front().is_some_and(|(a, _)| *a <= durable)
             {
                 tail.events.pop_front();
                 if !self.on_disk {
@@ -240,14 +238,15 @@ impl Feed {
         let Some(table) = self.table.read().clone() else {
             return Ok(Vec::new());
         };
-        let oldest = self.tail.lock().oldest;
         let durable = self.durable_mark();
-        let tail_start = {
+        let (oldest, tail_start) = {
             let tail = self.tail.lock();
-            tail.events
+            let first_not_durable = tail
+                .events
                 .iter()
                 .find(|(append, _)| *append > durable)
-                .map_or(tail.next, |(_, e)| e.seq)
+                .map_or(tail.next, |(_, e)| e.seq);
+            (tail.oldest, first_not_durable)
         };
         let rows = table
             .range_from(&oldest.to_be_bytes(), max)

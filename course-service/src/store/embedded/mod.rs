@@ -187,19 +187,27 @@ impl SeatStore for Inventory {
         limit: usize,
         wait: std::time::Duration,
     ) -> Result<Vec<FeedEvent>, StoreError> {
+        let failed = || {
+            StoreError::unavailable_for("the store failed a write; the service must be restarted")
+        };
         if !self.storage_healthy() {
-            return Err(StoreError::unavailable_for(
-                "the store failed a write; the service must be restarted",
-            ));
+            return Err(failed());
         }
-        self.feed()
+        let events = self
+            .feed()
             .wait(after, limit, wait)
             .await
             .map_err(|e| match e {
                 feed::FeedError::CursorExpired => StoreError::Refused(Refusal::CursorExpired),
                 feed::FeedError::CursorUnknown => StoreError::Refused(Refusal::CursorUnknown),
                 feed::FeedError::Store(why) => StoreError::unavailable_for(why),
-            })
+            })?;
+        // Fail-stop holds for a long poll too: a write that failed while it waited ends it.
+        if self.storage_healthy() {
+            Ok(events)
+        } else {
+            Err(failed())
+        }
     }
 
     async fn feed_head(&self) -> Result<Cursor, StoreError> {

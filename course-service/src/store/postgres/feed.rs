@@ -38,12 +38,18 @@ impl PgStore {
         }
     }
 
-    pub(super) async fn head_of_feed(&self) -> Result<Cursor, StoreError> {
+    /// Gives positions to the events committed since the last call (any replica's).
+    async fn sequence(&self) -> Result<(), StoreError> {
         sqlx::query("SELECT sequence_events($1)")
             .bind(SEQUENCE_BATCH)
             .execute(&self.pool)
             .await
             .map_err(unavailable)?;
+        Ok(())
+    }
+
+    pub(super) async fn head_of_feed(&self) -> Result<Cursor, StoreError> {
+        self.sequence().await?;
         let head: i64 = sqlx::query("SELECT head FROM feed_positions")
             .fetch_one(&self.pool)
             .await
@@ -58,11 +64,7 @@ impl PgStore {
         after: Option<Cursor>,
         limit: usize,
     ) -> Result<Vec<FeedEvent>, StoreError> {
-        sqlx::query("SELECT sequence_events($1)")
-            .bind(SEQUENCE_BATCH)
-            .execute(&self.pool)
-            .await
-            .map_err(unavailable)?;
+        self.sequence().await?;
         let bounds = sqlx::query("SELECT head, trimmed_through FROM feed_positions")
             .fetch_one(&self.pool)
             .await
