@@ -28,6 +28,10 @@ pub struct Config {
     #[arg(long, env = "RESERVATION_TTL_SECS", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
     pub reservation_ttl_secs: u64,
+    /// How long a seat offered to a waiting student stays held for them, in seconds.
+    #[arg(long, env = "WAITLIST_OFFER_SECS", default_value_t = 3600,
+          value_parser = clap::value_parser!(u64).range(1..=86_400))]
+    pub waitlist_offer_secs: u64,
     /// When the expiry sweep runs: a 6-field cron expression, seconds first.
     #[arg(long, env = "EXPIRY_SWEEP_CRON", default_value = "* * * * * *")]
     pub expiry_sweep_cron: String,
@@ -63,6 +67,7 @@ impl Config {
             telemetry: TelemetryArgs::default(),
             server: ServerArgs::local(),
             reservation_ttl_secs: 300,
+            waitlist_offer_secs: 3600,
             expiry_sweep_cron: "* * * * * *".into(),
             max_holds_per_student: 5,
             event_retention_hours: 24,

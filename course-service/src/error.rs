@@ -64,6 +64,9 @@ impl ApiError {
                 B::ReservationNotFound => (S::NOT_FOUND, ErrorCode::ReservationNotFound),
                 B::NotOwner => (S::FORBIDDEN, ErrorCode::Forbidden),
                 B::SeatsBelowCommitted { .. } => (S::CONFLICT, ErrorCode::SeatsBelowCommitted),
+                B::SeatsAvailable => (S::CONFLICT, ErrorCode::SeatsAvailable),
+                B::AlreadyEnrolled => (S::CONFLICT, ErrorCode::AlreadyEnrolled),
+                B::EntryNotFound => (S::NOT_FOUND, ErrorCode::WaitlistEntryNotFound),
                 B::Transition(TransitionError::Expired) => (S::GONE, ErrorCode::ReservationExpired),
                 B::Transition(TransitionError::Cancelled | TransitionError::Released) => {
                     (S::CONFLICT, ErrorCode::ReservationCancelled)

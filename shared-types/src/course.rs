@@ -10,7 +10,7 @@ use uuid::Uuid;
 #[schema(example = json!({
     "id": "01a200a3-a261-7707-8a0a-b4f570fafe59", "title": "Async Rust", "description": "Futures, executors, pinning",
     "instructor_id": "alice", "price_cents": 4900, "currency": "USD", "seats_total": 30, "seats_available": 27,
-    "seats_held": 1, "seats_sold": 2, "created_at": "2026-11-22T00:24:13.665255Z", "updated_at": "2026-11-22T00:25:01.102311Z"
+    "seats_held": 1, "seats_sold": 2, "waitlist_length": 0, "created_at": "2026-11-22T00:24:13.665255Z", "updated_at": "2026-11-22T00:25:01.102311Z"
 }))]
 pub struct Course {
     pub id: Uuid,
@@ -23,6 +23,9 @@ pub struct Course {
     pub seats_available: u32,
     pub seats_held: u32,
     pub seats_sold: u32,
+    /// Students waiting for a seat (offers not counted: they hold one).
+    #[serde(default)]
+    pub waitlist_length: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }

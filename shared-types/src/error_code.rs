@@ -66,6 +66,8 @@ error_codes! {
     PaymentNotCompleted => "payment_not_completed",
     InvalidSignature => "invalid_signature",
     CursorExpired => "cursor_expired",
+    SeatsAvailable => "seats_available",
+    WaitlistEntryNotFound => "waitlist_entry_not_found",
 }
 
 /// The schema is written by hand from [`ErrorCode::as_str`]: the derive cannot

@@ -14,6 +14,7 @@ pub mod json_int;
 pub mod order;
 pub mod problem;
 pub mod reservation;
+pub mod waitlist;
 
 pub use auth::{Claims, Role, SERVICE_AUDIENCE};
 pub use course::{Course, CreateCourse, UpdatePrice, UpdateSeats};
@@ -23,6 +24,7 @@ pub use health::{Health, HealthStatus};
 pub use order::{CreateOrder, Order, OrderPayment, OrderStatus, PaymentStatus};
 pub use problem::{PROBLEM_CONTENT_TYPE, Problem};
 pub use reservation::{PutReservation, Reservation, ReservationStatus};
+pub use waitlist::{Items, JoinWaitlist, WaitEntry, WaitFor, WaitlistEntry, WaitlistStatus};
 
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;

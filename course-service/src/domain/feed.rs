@@ -7,7 +7,7 @@
 //! numbered before it is durable too). A cursor is that number, wrapped so that readers treat it
 //! as opaque.
 
-use super::{CourseId, CourseSnapshot, LedgerEvent, ReservationId, Status};
+use super::{CourseId, CourseSnapshot, LedgerEvent, ReservationId, Status, waitlist::EntryStatus};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -71,7 +71,7 @@ impl Counts {
             seats_available: snapshot.seats_available(),
             seats_held: snapshot.seats_held,
             seats_sold: snapshot.seats_sold,
-            waitlist_length: 0,
+            waitlist_length: snapshot.waitlist_length,
         }
     }
 }
@@ -95,13 +95,21 @@ pub struct FeedEvent {
     pub change: Change,
 }
 
-/// How one ledger event moves the held and sold counts, and what the feed calls it (`None`: not
-/// a seat change readers are told of, such as a tombstone).
-fn told(event: &LedgerEvent) -> Option<(EventType, i64, i64)> {
+/// How one ledger event moves the held, sold and waiting counts, and what the feed calls it
+/// (`None`: not a change readers are told of by itself, such as a tombstone, or an entry offered a
+/// seat, which the offer's hold tells).
+fn told(event: &LedgerEvent) -> (Option<EventType>, [i64; 3]) {
     match event {
-        LedgerEvent::CourseCreated => Some((EventType::CourseCreated, 0, 0)),
-        LedgerEvent::CourseChanged => Some((EventType::CourseUpdated, 0, 0)),
-        LedgerEvent::Held { .. } => Some((EventType::Held, 1, 0)),
+        LedgerEvent::CourseCreated => (Some(EventType::CourseCreated), [0; 3]),
+        LedgerEvent::CourseChanged => (Some(EventType::CourseUpdated), [0; 3]),
+        LedgerEvent::Held { offer, .. } => {
+            let kind = if *offer {
+                EventType::Offered
+            } else {
+                EventType::Held
+            };
+            (Some(kind), [1, 0, 0])
+        }
         LedgerEvent::Moved { from, to, .. } => {
             let (held, sold) = match (from, to) {
                 (Status::Held, Status::Confirmed) => (-1, 1),
@@ -110,61 +118,67 @@ fn told(event: &LedgerEvent) -> Option<(EventType, i64, i64)> {
                 _ => (0, 0),
             };
             let kind = match to {
-                Status::Held => return None,
-                Status::Confirmed => EventType::Confirmed,
-                Status::Cancelled => EventType::Cancelled,
-                Status::Expired => EventType::Expired,
-                Status::Released => EventType::Released,
+                Status::Held => None,
+                Status::Confirmed => Some(EventType::Confirmed),
+                Status::Cancelled => Some(EventType::Cancelled),
+                Status::Expired => Some(EventType::Expired),
+                Status::Released => Some(EventType::Released),
             };
-            Some((kind, held, sold))
+            (kind, [held, sold, 0])
         }
-        LedgerEvent::Tombstoned { .. } | LedgerEvent::Forgotten { .. } => None,
+        // Joining or leaving the queue changes the course's waitlist length: a course update.
+        LedgerEvent::Entry { from, to, .. } => match (from, to) {
+            (None, _) => (Some(EventType::CourseUpdated), [0, 0, 1]),
+            (Some(EntryStatus::Waiting), EntryStatus::Offered) => (None, [0, 0, -1]),
+            (Some(EntryStatus::Waiting), _) => (Some(EventType::CourseUpdated), [0, 0, -1]),
+            _ => (None, [0; 3]),
+        },
+        LedgerEvent::Tombstoned { .. } | LedgerEvent::Forgotten { .. } => (None, [0; 3]),
     }
 }
 
 /// The feed's changes for what a ledger did (`events`, in order), given the course as it stands
 /// after all of them: each change carries the counts right after it, worked back from the end.
 pub fn describe(after: &CourseSnapshot, events: &[LedgerEvent], at: DateTime<Utc>) -> Vec<Change> {
-    let told: Vec<_> = events
-        .iter()
-        .filter_map(|e| told(e).map(|t| (e, t)))
-        .collect();
     let end = Counts::of(after);
-    let (mut held, mut sold) = (i64::from(end.seats_held), i64::from(end.seats_sold));
-    for (_, (_, dh, ds)) in &told {
-        held -= dh;
-        sold -= ds;
+    let mut counts = [
+        i64::from(end.seats_held),
+        i64::from(end.seats_sold),
+        i64::from(end.waitlist_length),
+    ];
+    let told: Vec<_> = events.iter().map(|e| (e, told(e))).collect();
+    for (_, (_, delta)) in &told {
+        counts.iter_mut().zip(delta).for_each(|(c, d)| *c -= d);
     }
     let total = end.seats_total;
-    told.into_iter()
-        .map(|(event, (kind, dh, ds))| {
-            held += dh;
-            sold += ds;
-            let (h, s) = (
-                u32::try_from(held).unwrap_or(0),
-                u32::try_from(sold).unwrap_or(0),
-            );
-            let (reservation_id, student_id) = match event {
-                LedgerEvent::Held { id, student, .. } => (Some(*id), Some(Arc::clone(student))),
-                LedgerEvent::Moved { id, student, .. } => (Some(*id), student.clone()),
-                _ => (None, None),
-            };
-            Change {
-                kind,
-                course_id: after.id,
-                reservation_id,
-                student_id,
-                at,
-                course: Counts {
-                    seats_total: total,
-                    seats_available: total.saturating_sub(h + s),
-                    seats_held: h,
-                    seats_sold: s,
-                    waitlist_length: end.waitlist_length,
-                },
-            }
-        })
-        .collect()
+    let mut changes = Vec::new();
+    for (event, (kind, delta)) in told {
+        counts.iter_mut().zip(delta).for_each(|(c, d)| *c += d);
+        let Some(kind) = kind else {
+            continue;
+        };
+        let [h, s, w] = counts.map(|c| u32::try_from(c).unwrap_or(0));
+        let (reservation_id, student_id) = match event {
+            LedgerEvent::Held { id, student, .. } => (Some(*id), Some(Arc::clone(student))),
+            LedgerEvent::Moved { id, student, .. } => (Some(*id), student.clone()),
+            _ => (None, None),
+        };
+        changes.push(Change {
+            kind,
+            course_id: after.id,
+            reservation_id,
+            student_id,
+            at,
+            course: Counts {
+                seats_total: total,
+                seats_available: total.saturating_sub(h + s),
+                seats_held: h,
+                seats_sold: s,
+                waitlist_length: w,
+            },
+        });
+    }
+    changes
 }
 
 /// Where a reader stands in the feed: after the event numbered `self.0` (0: before the first).

@@ -65,3 +65,7 @@ id_type!(
     /// Identifies a reservation; chosen by the caller, unique within its course.
     ReservationId
 );
+id_type!(
+    /// Identifies a waitlist entry; unique across courses.
+    EntryId
+);

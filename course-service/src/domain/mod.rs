@@ -4,6 +4,7 @@
 //! - [`reservation`]: the hold state machine; every transition is a method taking `now`.
 //! - [`book`]: one course's seat ledger (counts, reservations, the one-seat-per-student rule),
 //!   the unit the inventory locks.
+//! - [`waitlist`]: a course's queue of waiting students and what became of each entry.
 //! - [`feed`]: what the event feed tells of a ledger's changes, and its cursors.
 //!
 //! Time is always an argument, so "a lapsed hold cannot be confirmed" is a pure rule.
@@ -12,6 +13,7 @@ pub mod book;
 pub mod course;
 pub mod feed;
 pub mod reservation;
+pub mod waitlist;
 
 pub use book::{BookError, CourseBook, CourseSnapshot, Held, HoldRequest, LedgerEvent};
 pub use course::{CourseDetails, Currency, NewCourse, ValidationError};
@@ -19,4 +21,4 @@ pub use reservation::{Reservation, SeatEffect, Status, TransitionError};
 
 mod ids;
 
-pub use ids::{CourseId, ReservationId};
+pub use ids::{CourseId, EntryId, ReservationId};

@@ -9,6 +9,7 @@ pub mod live;
 pub mod openapi;
 pub mod reservations;
 mod views;
+pub mod waitlist;
 
 use actix_web::{Route, http::Method, web};
 use service_kit::endpoints::{self, Endpoint};
@@ -52,6 +53,18 @@ pub fn endpoints() -> Vec<Endpoint> {
         }),
         e(Method::PATCH, "/api/courses/{course_id}/seats", || {
             web::patch().to(courses::set_seats)
+        }),
+        e(Method::POST, "/api/courses/{course_id}/waitlist", || {
+            web::post().to(waitlist::join)
+        }),
+        e(Method::GET, "/api/waitlist", || {
+            web::get().to(waitlist::of_student)
+        }),
+        e(Method::GET, "/api/waitlist/{entry_id}", || {
+            web::get().to(waitlist::read)
+        }),
+        e(Method::POST, "/api/waitlist/{entry_id}/leave", || {
+            web::post().to(waitlist::leave)
         }),
         e(Method::GET, "/api/events", || web::get().to(events::list)),
         e(Method::GET, "/health/live", || web::get().to(health::live)),

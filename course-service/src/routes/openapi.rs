@@ -1,12 +1,12 @@
 //! course-service's OpenAPI 3.1 document, generated from the handlers' annotations and the wire
 //! types, and served at `/openapi.json` (with a docs page at `/docs/`).
 
-use super::{courses, events, health, live, reservations};
+use super::{courses, events, health, live, reservations, waitlist};
 use actix_web::{HttpResponse, web};
 use service_kit::endpoints::{BearerAuth, CommonResponses, OpenApiJson};
 use shared_types::{
-    Course, CreateCourse, ErrorCode, Event, EventCounts, Health, Page, Problem, PutReservation,
-    Reservation, UpdatePrice, UpdateSeats,
+    Course, CreateCourse, ErrorCode, Event, EventCounts, Health, Items, Page, Problem,
+    PutReservation, Reservation, UpdatePrice, UpdateSeats, WaitEntry, WaitFor, WaitlistStatus,
 };
 use utoipa::OpenApi;
 
@@ -22,13 +22,15 @@ use utoipa::OpenApi;
     paths(
         reservations::hold, reservations::read, reservations::confirm, reservations::cancel, reservations::release,
         courses::create, courses::list, courses::read, live::stream, courses::set_price, courses::set_seats,
+        waitlist::join, waitlist::of_student, waitlist::read, waitlist::leave,
         events::list, health::live, health::ready, health::api_health, document, metrics,
     ),
-    components(schemas(Course, CreateCourse, UpdatePrice, UpdateSeats, Reservation, PutReservation, Page<Course>, live::LiveEvent, Event, EventCounts, Page<Event>, Problem, ErrorCode, Health)),
+    components(schemas(Course, CreateCourse, UpdatePrice, UpdateSeats, Reservation, PutReservation, Page<Course>, live::LiveEvent, Event, EventCounts, Page<Event>, WaitEntry, WaitFor, WaitlistStatus, Items<WaitEntry>, Problem, ErrorCode, Health)),
     modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "courses", description = "Courses and their capacity"),
         (name = "reservations", description = "Seat holds, for order-service (service tokens)"),
+        (name = "waitlist", description = "Waitlists of sold-out courses and the offers freed seats become, for order-service (service tokens)"),
         (name = "events", description = "The feed of every change, for services that follow it (service tokens)"),
         (name = "health", description = "Probes"),
         (name = "meta", description = "This document and the metrics"),

@@ -1,8 +1,12 @@
 //! Conversions from domain values to wire bodies.
 
-use crate::domain::{
-    CourseId, CourseSnapshot, Reservation, ReservationId,
-    feed::{Cursor, FeedEvent},
+use crate::{
+    domain::{
+        CourseId, CourseSnapshot, Reservation, ReservationId,
+        feed::{Cursor, FeedEvent},
+        waitlist::EntryStatus,
+    },
+    store::Waiting,
 };
 use shared_types as wire;
 
@@ -16,6 +20,7 @@ pub fn course(c: &CourseSnapshot) -> wire::Course {
         currency: c.details.currency.as_str().to_owned(),
         seats_total: c.seats_total,
         seats_available: c.seats_available(),
+        waitlist_length: c.waitlist_length,
         seats_held: c.seats_held,
         seats_sold: c.seats_sold,
         created_at: c.created_at,
@@ -53,5 +58,25 @@ pub fn event(e: &FeedEvent) -> wire::Event {
             seats_sold: c.course.seats_sold,
             waitlist_length: c.course.waitlist_length,
         },
+    }
+}
+
+pub fn wait_entry(w: &Waiting) -> wire::WaitEntry {
+    let e = &w.entry;
+    wire::WaitEntry {
+        id: e.id.into(),
+        course_id: w.course.into(),
+        student_id: e.student.to_string(),
+        status: match e.status {
+            EntryStatus::Waiting => wire::WaitlistStatus::Waiting,
+            EntryStatus::Offered => wire::WaitlistStatus::Offered,
+            EntryStatus::Enrolled => wire::WaitlistStatus::Enrolled,
+            EntryStatus::Left => wire::WaitlistStatus::Left,
+            EntryStatus::Lapsed => wire::WaitlistStatus::Lapsed,
+        },
+        position: w.position,
+        reservation_id: e.reservation.map(Into::into),
+        created_at: e.created_at,
+        updated_at: e.updated_at,
     }
 }

@@ -18,9 +18,10 @@ use crate::{
     clock::Clock,
     config::Config,
     domain::{
-        BookError, CourseId, CourseSnapshot, Held, HoldRequest, LedgerEvent, NewCourse,
+        BookError, CourseId, CourseSnapshot, EntryId, Held, HoldRequest, LedgerEvent, NewCourse,
         Reservation, ReservationId, Status,
         feed::{Cursor, FeedEvent},
+        waitlist::{EntryStatus, WaitEntry},
     },
 };
 use async_trait::async_trait;
@@ -91,6 +92,15 @@ impl From<storage_kit::journal::JournalError> for StoreError {
     }
 }
 
+/// A waitlist entry with its course and, while it waits, its place in the queue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiting {
+    pub course: CourseId,
+    pub entry: WaitEntry,
+    /// 1 = next; `None` unless waiting.
+    pub position: Option<u32>,
+}
+
 /// Seat totals across all courses.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Totals {
@@ -101,6 +111,31 @@ pub struct Totals {
     pub seats_sold: u64,
     /// Holds waiting to expire (deadline entries in the index, for the embedded store).
     pub expiry_backlog: u64,
+    /// Waitlist entries by status, across courses (`waiting` is the sum of waitlist lengths).
+    pub waitlist: EntryTotals,
+}
+
+/// Waitlist entries in each status.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EntryTotals {
+    pub waiting: u64,
+    pub offered: u64,
+    pub enrolled: u64,
+    pub left: u64,
+    pub lapsed: u64,
+}
+
+impl EntryTotals {
+    pub fn add(&mut self, status: EntryStatus, n: u64) {
+        let count = match status {
+            EntryStatus::Waiting => &mut self.waiting,
+            EntryStatus::Offered => &mut self.offered,
+            EntryStatus::Enrolled => &mut self.enrolled,
+            EntryStatus::Left => &mut self.left,
+            EntryStatus::Lapsed => &mut self.lapsed,
+        };
+        *count += n;
+    }
 }
 
 /// What one full sweep did.
@@ -120,6 +155,7 @@ pub struct TransitionCounts {
     cancelled: AtomicU64,
     expired: AtomicU64,
     released: AtomicU64,
+    offered: AtomicU64,
 }
 
 /// A copy of the [`TransitionCounts`] at one moment.
@@ -130,6 +166,8 @@ pub struct Transitions {
     pub cancelled: u64,
     pub expired: u64,
     pub released: u64,
+    /// Seats offered to waiting students.
+    pub offered: u64,
 }
 
 impl TransitionCounts {
@@ -138,6 +176,13 @@ impl TransitionCounts {
         for status in events.iter().filter_map(LedgerEvent::entered) {
             self.count(status);
         }
+        let offers = events.iter().filter(|e| e.offered_to().is_some()).count();
+        self.count_offers(offers as u64);
+    }
+
+    /// Counts `n` seats offered to waiting students.
+    pub fn count_offers(&self, n: u64) {
+        self.offered.fetch_add(n, Ordering::Relaxed);
     }
 
     /// Counts one reservation entering `status`.
@@ -165,6 +210,7 @@ impl TransitionCounts {
             cancelled: get(&self.cancelled),
             expired: get(&self.expired),
             released: get(&self.released),
+            offered: get(&self.offered),
         }
     }
 }
@@ -223,6 +269,22 @@ pub trait SeatStore: Send + Sync + std::fmt::Debug + 'static {
     async fn release(&self, course: CourseId, id: ReservationId)
     -> Result<Reservation, StoreError>;
 
+    /// Puts `student` on the course's waitlist, or answers their open entry (`false`: not new).
+    async fn join_waitlist(
+        &self,
+        course: CourseId,
+        student: &Arc<str>,
+    ) -> Result<(Waiting, bool), StoreError>;
+
+    async fn waitlist_entry(&self, id: EntryId) -> Result<Waiting, StoreError>;
+
+    /// Every waitlist entry of `student`, oldest first.
+    async fn waitlist_of(&self, student: &str) -> Result<Vec<Waiting>, StoreError>;
+
+    /// Takes `student`'s entry off its waitlist (an offered seat passes on); an entry that ended
+    /// answers as it stands.
+    async fn leave_waitlist(&self, id: EntryId, student: &str) -> Result<Waiting, StoreError>;
+
     /// Expires every hold due now and forgets tombstones past their time.
     async fn sweep(&self) -> Result<SweepReport, StoreError>;
 
@@ -280,11 +342,13 @@ pub struct Opened {
 /// read stops the service: it never starts empty over existing data.
 pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Opened> {
     let ttl = chrono::TimeDelta::seconds(config.reservation_ttl_secs as i64);
+    let offer = chrono::TimeDelta::seconds(config.waitlist_offer_secs as i64);
     match config.storage.database.settings() {
         Some(settings) => {
             let store =
                 postgres::PgStore::connect(&settings, clock, ttl, config.max_holds_per_student)
-                    .await?;
+                    .await?
+                    .with_offer_lifetime(offer);
             tracing::info!(
                 database = %storage_kit::postgres::redacted(&settings.url),
                 max_connections = settings.max_connections,
@@ -297,7 +361,11 @@ pub async fn open(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Open
             })
         }
         None => {
-            let store = Arc::new(embedded::open(config, clock, ttl).await?);
+            let store = Arc::new(
+                embedded::open(config, clock, ttl)
+                    .await?
+                    .with_offer_lifetime(offer),
+            );
             Ok(Opened {
                 store: store.clone(),
                 inspect: store,

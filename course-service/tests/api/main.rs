@@ -13,3 +13,4 @@ mod model;
 mod openapi;
 mod plumbing;
 mod reservations;
+mod waitlist;

@@ -2,7 +2,7 @@
 //! store derives its records, its deadline index, each student's count of holds and the metrics
 //! from these alone.
 
-use crate::domain::{ReservationId, Status};
+use crate::domain::{EntryId, ReservationId, Status, waitlist::EntryStatus};
 use chrono::{DateTime, Utc};
 use std::sync::Arc;
 
@@ -13,11 +13,13 @@ pub enum LedgerEvent {
     CourseCreated,
     /// The course's own attributes (price, capacity) changed.
     CourseChanged,
-    /// A new hold of `student`, to lapse at `expires_at`.
+    /// A new hold of `student`, to lapse at `expires_at`; `offer`: a freed seat handed to the
+    /// first waiting student.
     Held {
         id: ReservationId,
         student: Arc<str>,
         expires_at: DateTime<Utc>,
+        offer: bool,
     },
     /// A reservation moved from one status to another (a seat was sold or came back).
     Moved {
@@ -34,13 +36,21 @@ pub enum LedgerEvent {
     },
     /// A tombstone past its time, forgotten.
     Forgotten { id: ReservationId },
+    /// A waitlist entry is new (`from: None`) or moved on.
+    Entry {
+        id: EntryId,
+        from: Option<EntryStatus>,
+        to: EntryStatus,
+    },
 }
 
 impl LedgerEvent {
     /// The reservation this event is about, if any.
     pub fn reservation(&self) -> Option<ReservationId> {
         match self {
-            LedgerEvent::CourseCreated | LedgerEvent::CourseChanged => None,
+            LedgerEvent::CourseCreated | LedgerEvent::CourseChanged | LedgerEvent::Entry { .. } => {
+                None
+            }
             LedgerEvent::Held { id, .. }
             | LedgerEvent::Moved { id, .. }
             | LedgerEvent::Tombstoned { id, .. }
@@ -65,6 +75,18 @@ impl LedgerEvent {
                 student,
                 ..
             } => student.as_ref(),
+            _ => None,
+        }
+    }
+
+    /// The student a freed seat was offered to (an offer counts against the hold limit).
+    pub fn offered_to(&self) -> Option<&Arc<str>> {
+        match self {
+            LedgerEvent::Held {
+                student,
+                offer: true,
+                ..
+            } => Some(student),
             _ => None,
         }
     }

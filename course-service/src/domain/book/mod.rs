@@ -15,13 +15,17 @@
 //! expires it if its time is up, so no caller ever sees a lapsed hold as usable.
 
 mod events;
+mod offers;
+#[cfg(test)]
+mod offers_tests;
 mod persist;
 mod rules;
 #[cfg(test)]
 mod tests;
 
 pub use events::LedgerEvent;
-pub use rules::{check_price, check_seat, replay};
+pub use offers::DEFAULT_OFFER_LIFETIME;
+pub use rules::{check_price, check_seat, replay, seats_for_buyers};
 
 impl CourseBook {
     /// Takes what the ledger did since the last call, in order.
@@ -34,6 +38,7 @@ use super::{
     CourseId, ReservationId,
     course::{CourseDetails, NewCourse},
     reservation::{Reservation, SeatEffect, Status, TransitionError},
+    waitlist::Waitlist,
 };
 use chrono::{DateTime, Utc};
 use std::{collections::HashMap, sync::Arc};
@@ -64,6 +69,12 @@ pub enum BookError {
     NotOwner,
     #[error("{committed} seats are held or sold; the capacity cannot go below that")]
     SeatsBelowCommitted { committed: u32 },
+    #[error("seats are free: buy one instead of waiting")]
+    SeatsAvailable,
+    #[error("this student already holds or bought a seat of this course")]
+    AlreadyEnrolled,
+    #[error("no such waitlist entry")]
+    EntryNotFound,
     #[error(transparent)]
     Transition(#[from] TransitionError),
 }
@@ -91,6 +102,8 @@ pub struct CourseSnapshot {
     pub seats_total: u32,
     pub seats_held: u32,
     pub seats_sold: u32,
+    /// Students waiting (offers are holds, not counted here).
+    pub waitlist_length: u32,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -115,6 +128,10 @@ pub struct CourseBook {
     reservations: FastMap<ReservationId, Reservation>,
     /// The one live (held or confirmed) reservation of each student.
     live_by_student: FastMap<Arc<str>, ReservationId>,
+    /// Who waits for a seat, and what became of earlier entries.
+    waitlist: Waitlist,
+    /// How long a seat offered to a waiting student stays held for them.
+    offer_lifetime: chrono::TimeDelta,
     /// What the ledger did since the store last took it.
     events: Vec<LedgerEvent>,
 }
@@ -132,6 +149,8 @@ impl CourseBook {
             updated_at: now,
             reservations: FastMap::default(),
             live_by_student: FastMap::default(),
+            waitlist: Waitlist::default(),
+            offer_lifetime: DEFAULT_OFFER_LIFETIME,
             events: vec![LedgerEvent::CourseCreated],
         }
     }
@@ -144,6 +163,7 @@ impl CourseBook {
             seats_total: self.seats_total,
             seats_held: self.seats_held,
             seats_sold: self.seats_sold,
+            waitlist_length: self.waitlist.waiting(),
             created_at: self.created_at,
             updated_at: self.updated_at,
         }
@@ -175,7 +195,10 @@ impl CourseBook {
             }
             None => false,
         };
-        check_seat(student_live, self.seats_available())?;
+        check_seat(
+            student_live,
+            seats_for_buyers(self.seats_available(), self.waitlist.waiting()),
+        )?;
         let reservation = Reservation::hold(
             Arc::clone(&request.student),
             (self.price_cents, self.details.currency),
@@ -191,7 +214,9 @@ impl CourseBook {
             id,
             student: Arc::clone(&request.student),
             expires_at,
+            offer: false,
         });
+        self.bought_elsewhere(&request.student, now);
         Ok(Held {
             reservation,
             created: true,
@@ -328,7 +353,14 @@ impl CourseBook {
         let from = reservation.status;
         let effect = step(reservation)?;
         let stored = reservation.clone();
-        self.apply(id, stored.student.as_ref(), from, stored.status, effect);
+        self.apply(
+            id,
+            stored.student.as_ref(),
+            from,
+            stored.status,
+            effect,
+            now,
+        );
         Ok(stored)
     }
 
@@ -343,12 +375,13 @@ impl CourseBook {
             return false;
         }
         let student = reservation.student.clone();
-        self.apply(id, student.as_ref(), from, Status::Expired, effect);
+        self.apply(id, student.as_ref(), from, Status::Expired, effect, now);
         true
     }
 
     /// Moves one seat as `effect` says, tells it as an event, and, once the reservation of
-    /// `student` stopped being live (its status is now `to`), frees the student to hold again.
+    /// `student` stopped being live (its status is now `to`), frees the student to hold again. An
+    /// offer's end also ends its waitlist entry.
     fn apply(
         &mut self,
         id: ReservationId,
@@ -356,6 +389,7 @@ impl CourseBook {
         from: Status,
         to: Status,
         effect: SeatEffect,
+        now: DateTime<Utc>,
     ) {
         match effect {
             SeatEffect::None => return,
@@ -372,6 +406,9 @@ impl CourseBook {
             to,
             student: student.cloned(),
         });
+        if from == Status::Held {
+            self.offer_ended(id, to, now);
+        }
         // One lookup in the common case: remove, and put back in the rare case that the student
         // already holds another reservation of this course.
         let live = matches!(to, Status::Held | Status::Confirmed);

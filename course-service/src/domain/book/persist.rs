@@ -5,7 +5,10 @@
 //! never disagree with them.
 
 use super::{CourseBook, CourseSnapshot, FastMap};
-use crate::domain::{CourseId, Reservation, ReservationId, Status};
+use crate::domain::{
+    CourseId, Reservation, ReservationId, Status,
+    waitlist::{EntryStatus, WaitEntry, Waitlist},
+};
 use std::sync::Arc;
 
 impl CourseBook {
@@ -40,6 +43,35 @@ impl CourseBook {
                 self.live_by_student.len()
             ));
         }
+        self.waitlist.check()?;
+        if self.waitlist.waiting() > 0 && self.seats_available() > 0 {
+            return Err(format!(
+                "{} seats free while {} students wait",
+                self.seats_available(),
+                self.waitlist.waiting()
+            ));
+        }
+        for entry in self.waitlist.entries() {
+            if entry.status == EntryStatus::Offered {
+                let held = entry
+                    .reservation
+                    .and_then(|r| self.reservations.get(&r))
+                    .is_some_and(|r| {
+                        r.status == Status::Held && r.student.as_ref() == Some(&entry.student)
+                    });
+                if !held {
+                    return Err(format!("offered entry {} holds no seat", entry.id));
+                }
+            }
+            if entry.status == EntryStatus::Waiting
+                && self.live_by_student.contains_key(&entry.student)
+            {
+                return Err(format!(
+                    "student {} waits for a course they hold a seat of",
+                    entry.student
+                ));
+            }
+        }
         Ok(())
     }
 
@@ -48,10 +80,11 @@ impl CourseBook {
         self.reservations.get(&id)
     }
 
-    /// Rebuilds a ledger from its durable course record and reservations.
+    /// Rebuilds a ledger from its durable course record, reservations and waitlist entries.
     pub fn restore(
         course: CourseSnapshot,
         reservations: impl IntoIterator<Item = (ReservationId, Reservation)>,
+        entries: impl IntoIterator<Item = WaitEntry>,
     ) -> Result<CourseBook, String> {
         let mut book = CourseBook {
             id: course.id,
@@ -64,6 +97,9 @@ impl CourseBook {
             updated_at: course.updated_at,
             reservations: FastMap::default(),
             live_by_student: FastMap::default(),
+            waitlist: Waitlist::restore(entries)
+                .map_err(|e| format!("course {}: {e}", course.id))?,
+            offer_lifetime: super::DEFAULT_OFFER_LIFETIME,
             events: Vec::new(),
         };
         for (id, reservation) in reservations {

@@ -29,6 +29,12 @@ pub fn check_seat(student_live: bool, seats_available: u32) -> Result<(), BookEr
     }
 }
 
+/// The seats a buyer may take: free seats no waiting student is owed. Freed seats go to the
+/// waitlist first, so a buyer racing a waiting student never gets one.
+pub fn seats_for_buyers(seats_available: u32, waiting: u32) -> u32 {
+    seats_available.saturating_sub(waiting)
+}
+
 /// The answer to a reserve call for an id already used: the stored reservation for the same
 /// student and body (whatever its status now), a conflict for a different body, a refusal for an
 /// id cancelled before it was reserved. Every backend answers a repeated id with this.

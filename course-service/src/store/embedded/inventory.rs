@@ -46,10 +46,10 @@ use super::{
 use crate::{
     clock::Clock,
     domain::{
-        CourseBook, CourseId, CourseSnapshot, Held, HoldRequest, LedgerEvent, NewCourse,
-        Reservation, ReservationId, feed,
+        BookError, CourseBook, CourseId, CourseSnapshot, EntryId, Held, HoldRequest, LedgerEvent,
+        NewCourse, Reservation, ReservationId, book::DEFAULT_OFFER_LIFETIME, feed,
     },
-    store::{Refusal, TransitionCounts},
+    store::{Refusal, TransitionCounts, Waiting},
 };
 use chrono::{DateTime, TimeDelta, Utc};
 use dashmap::DashMap;
@@ -78,6 +78,11 @@ pub(super) struct Shared {
     pub(super) deadlines: Mutex<Deadlines>,
     pub(super) clock: Arc<dyn Clock>,
     pub(super) hold_ttl: TimeDelta,
+    /// How long a seat offered to a waiting student stays held.
+    pub(super) offer_lifetime: TimeDelta,
+    /// The course of every waitlist entry, and the courses each student has entries on.
+    pub(super) entries: DashMap<EntryId, CourseId>,
+    pub(super) entries_of: DashMap<Arc<str>, Vec<CourseId>>,
     /// Where changes are made durable; `None` keeps the state in memory only.
     pub(super) journal: Option<Journal<CourseChange>>,
     /// Every change told as a numbered event, written with the change.
@@ -111,6 +116,8 @@ impl Inventory {
         let mut catalog = Catalog::default();
         let mut deadlines = Deadlines::default();
         let courses = DashMap::new();
+        let entries = DashMap::new();
+        let entries_of: DashMap<Arc<str>, Vec<CourseId>> = DashMap::new();
         let holders: Vec<Arc<str>> = books.iter().flat_map(|b| b.holders().cloned()).collect();
         let slots = HoldSlots::new(max_holds_per_student, &holders);
         for book in books {
@@ -123,6 +130,13 @@ impl Inventory {
                     reservation,
                 });
             }
+            for entry in book.waitlist().entries() {
+                entries.insert(entry.id, course);
+                let mut of = entries_of.entry(Arc::clone(&entry.student)).or_default();
+                if !of.contains(&course) {
+                    of.push(course);
+                }
+            }
             courses.insert(course, Arc::new(Mutex::new(Course { book, written: 0 })));
         }
         Inventory {
@@ -132,12 +146,27 @@ impl Inventory {
                 deadlines: Mutex::new(deadlines),
                 clock,
                 hold_ttl,
+                offer_lifetime: DEFAULT_OFFER_LIFETIME,
+                entries,
+                entries_of,
                 journal,
                 feed,
                 slots,
                 transitions: TransitionCounts::default(),
             }),
         }
+    }
+
+    /// Offers seats to waiting students for `lifetime` (instead of an hour). Set before the
+    /// inventory is shared: a later call has no effect on clones made earlier.
+    pub fn with_offer_lifetime(mut self, lifetime: TimeDelta) -> Self {
+        if let Some(shared) = Arc::get_mut(&mut self.shared) {
+            shared.offer_lifetime = lifetime;
+            for course in shared.courses.iter() {
+                course.lock().book.set_offer_lifetime(lifetime);
+            }
+        }
+        self
     }
 
     /// False once the store has failed a write (the service must be restarted).
@@ -169,6 +198,7 @@ impl Inventory {
         let id = CourseId::new_v7();
         let instructor = Arc::clone(&course.details.instructor_id);
         let mut book = CourseBook::new(id, course, self.now());
+        book.set_offer_lifetime(self.shared.offer_lifetime);
         let snapshot = book.snapshot();
         // Not visible to anyone yet, so no lock is needed to order its first record.
         let written = self.record(id, &mut book, &mut Vec::new()).unwrap_or(0);
@@ -227,7 +257,12 @@ impl Inventory {
         owner: &str,
         total: u32,
     ) -> Pending<Result<CourseSnapshot, Refusal>> {
-        self.with_course(id, |book, now| Ok(book.set_seats_total(owner, total, now)?))
+        self.with_course(id, |book, now| {
+            book.set_seats_total(owner, total, now)?;
+            // The answer shows the course with the new seats already offered to the waitlist.
+            book.offer_freed_seats(now);
+            Ok(book.snapshot())
+        })
     }
 
     /// Holds a seat (or replays the stored hold) and indexes a new hold's deadline.
@@ -301,9 +336,98 @@ impl Inventory {
         self.with_course(course, |book, now| Ok(book.release(id, now)?))
     }
 
-    /// Runs `f` on the course's ledger under its lock, with the time read inside the lock, and
-    /// hands the changes it made to the journal before the lock is released, so that the journal
-    /// receives them in lock order. Changes are recorded even when `f` refuses (a refusal may
+    /// Puts `student` on the course's waitlist, or answers their open entry (`false`: not new).
+    pub fn join_waitlist(
+        &self,
+        course: CourseId,
+        student: &Arc<str>,
+    ) -> Pending<Result<(Waiting, bool), Refusal>> {
+        self.with_course(course, |book, now| {
+            let (entry, created) = book.join_waitlist(student, now)?;
+            let position = book.waitlist().position(entry.id);
+            Ok((
+                Waiting {
+                    course,
+                    entry,
+                    position,
+                },
+                created,
+            ))
+        })
+    }
+
+    pub fn waitlist_entry(&self, id: EntryId) -> Pending<Result<Waiting, Refusal>> {
+        let Some(course) = self.shared.entries.get(&id).map(|c| *c) else {
+            return Pending {
+                value: Err(BookError::EntryNotFound.into()),
+                ticket: self.after(0),
+            };
+        };
+        self.with_course(course, |book, _| {
+            let list = book.waitlist();
+            let entry = list.get(id).cloned().ok_or(BookError::EntryNotFound)?;
+            Ok(Waiting {
+                course,
+                position: list.position(id),
+                entry,
+            })
+        })
+    }
+
+    /// Every waitlist entry of `student`, oldest first.
+    pub fn waitlist_of(&self, student: &str) -> Pending<Vec<Waiting>> {
+        let courses = self
+            .shared
+            .entries_of
+            .get(student)
+            .map(|c| c.clone())
+            .unwrap_or_default();
+        let mut found = Vec::new();
+        let mut ticket = self.after(0);
+        for course in courses {
+            let Pending { value, ticket: t } = self.with_course(course, |book, _| {
+                let list = book.waitlist();
+                Ok(list
+                    .entries()
+                    .filter(|e| &*e.student == student)
+                    .map(|e| Waiting {
+                        course,
+                        entry: e.clone(),
+                        position: list.position(e.id),
+                    })
+                    .collect::<Vec<_>>())
+            });
+            found.extend(value.unwrap_or_default());
+            ticket = ticket.and(t);
+        }
+        found.sort_by_key(|w| (w.entry.created_at, w.entry.id));
+        Pending {
+            value: found,
+            ticket,
+        }
+    }
+
+    /// Takes `student`'s entry off its waitlist; an offered seat passes to the next student.
+    pub fn leave_waitlist(&self, id: EntryId, student: &str) -> Pending<Result<Waiting, Refusal>> {
+        let Some(course) = self.shared.entries.get(&id).map(|c| *c) else {
+            return Pending {
+                value: Err(BookError::EntryNotFound.into()),
+                ticket: self.after(0),
+            };
+        };
+        self.with_course(course, |book, now| {
+            let entry = book.leave_waitlist(id, student, now)?;
+            Ok(Waiting {
+                course,
+                position: None,
+                entry,
+            })
+        })
+    }
+
+    /// Runs `f` on the course's ledger under its lock, with the time read inside the lock, then
+    /// hands any seat it freed to the waitlist, and hands the changes to the journal before the
+    /// lock is released, so that the journal receives them in lock order. Changes are recorded even when `f` refuses (a refusal may
     /// still have expired a lapsed hold on the way). Whatever `f` answers waits for the course's
     /// last append, its own or an earlier one.
     pub(super) fn with_course<T>(
@@ -328,6 +452,7 @@ impl Inventory {
             let mut course = course.lock();
             let now = self.shared.clock.now();
             let value = f(&mut course.book, now);
+            course.book.offer_freed_seats(now);
             if let Some(seq) = self.record(id, &mut course.book, &mut deadlines) {
                 course.written = seq;
             }
@@ -379,6 +504,26 @@ impl Inventory {
             .filter_map(|e| e.ended_hold_of().cloned())
             .collect();
         self.shared.slots.release(&ended);
+        let offered: Vec<Arc<str>> = events
+            .iter()
+            .filter_map(|e| e.offered_to().cloned())
+            .collect();
+        self.shared.slots.add(&offered);
+        for event in &events {
+            if let LedgerEvent::Entry {
+                id: entry,
+                from: None,
+                ..
+            } = event
+                && let Some(student) = book.waitlist().get(*entry).map(|e| Arc::clone(&e.student))
+            {
+                self.shared.entries.insert(*entry, id);
+                let mut of = self.shared.entries_of.entry(student).or_default();
+                if !of.contains(&id) {
+                    of.push(id);
+                }
+            }
+        }
         self.shared.transitions.add(&events);
         deadlines.extend(events.iter().filter_map(LedgerEvent::deadline).map(
             |(reservation, at)| Deadline {

@@ -15,12 +15,13 @@ pub mod sweep;
 pub use inventory::Inventory;
 pub use pending::Pending;
 
-use super::{Inspect, Refusal, SeatStore, StoreError, SweepReport, Totals, Transitions};
+use super::{Inspect, Refusal, SeatStore, StoreError, SweepReport, Totals, Transitions, Waiting};
 use crate::{
     clock::Clock,
     config::Config,
     domain::{
-        CourseId, CourseSnapshot, Held, HoldRequest, NewCourse, Reservation, ReservationId,
+        CourseId, CourseSnapshot, EntryId, Held, HoldRequest, NewCourse, Reservation,
+        ReservationId,
         feed::{Cursor, FeedEvent},
     },
 };
@@ -161,6 +162,30 @@ impl SeatStore for Inventory {
         id: ReservationId,
     ) -> Result<Reservation, StoreError> {
         Ok(Inventory::release(self, course, id).durable().await??)
+    }
+
+    async fn join_waitlist(
+        &self,
+        course: CourseId,
+        student: &Arc<str>,
+    ) -> Result<(Waiting, bool), StoreError> {
+        Ok(Inventory::join_waitlist(self, course, student)
+            .durable()
+            .await??)
+    }
+
+    async fn waitlist_entry(&self, id: EntryId) -> Result<Waiting, StoreError> {
+        Ok(Inventory::waitlist_entry(self, id).durable().await??)
+    }
+
+    async fn waitlist_of(&self, student: &str) -> Result<Vec<Waiting>, StoreError> {
+        Ok(Inventory::waitlist_of(self, student).durable().await?)
+    }
+
+    async fn leave_waitlist(&self, id: EntryId, student: &str) -> Result<Waiting, StoreError> {
+        Ok(Inventory::leave_waitlist(self, id, student)
+            .durable()
+            .await??)
     }
 
     async fn sweep(&self) -> Result<SweepReport, StoreError> {

@@ -1,16 +1,17 @@
 //! The embedded backend's durable records: how courses and reservations are written to the store
 //! and read back into ledgers at start-up.
 //!
-//! Two tables, JSON values (tolerant of added fields), and the feed's `events` (see `feed`):
+//! Three tables, JSON values (tolerant of added fields), and the feed's `events` (see `feed`):
 //! `courses` keyed by course id, `reservations` keyed by reservation id followed by course id
-//! (reservation ids are unique only within a course). Callers choose time-ordered (v7) ids, so new
+//! (reservation ids are unique only within a course), `waitlist` keyed by entry id. Callers choose time-ordered (v7) ids, so new
 //! reservations land at the end of the tree: each commit rewrites a few pages, not one per course.
 //! Counters are not stored: they are recomputed from reservation statuses when a ledger is
 //! restored.
 
 use crate::domain::{
-    CourseBook, CourseDetails, CourseId, CourseSnapshot, Currency, LedgerEvent, Reservation,
-    ReservationId, Status,
+    CourseBook, CourseDetails, CourseId, CourseSnapshot, Currency, EntryId, LedgerEvent,
+    Reservation, ReservationId, Status,
+    waitlist::{EntryStatus, WaitEntry},
 };
 use anyhow::Context;
 use chrono::{DateTime, Utc};
@@ -20,6 +21,7 @@ use storage_kit::journal::{Change, Put, Store};
 
 const COURSES: &str = "courses";
 const RESERVATIONS: &str = "reservations";
+const WAITLIST: &str = "waitlist";
 
 /// One change to make durable.
 #[derive(Debug)]
@@ -28,6 +30,8 @@ pub enum CourseChange {
     Reservation(CourseId, ReservationId, Reservation),
     /// A tombstone aged out.
     Removed(CourseId, ReservationId),
+    /// A waitlist entry as it stands.
+    Entry(CourseId, WaitEntry),
     /// A feed event, written with the change it tells of.
     Event(crate::domain::feed::FeedEvent),
     /// A feed event past the retention, forgotten.
@@ -60,6 +64,20 @@ impl CourseChange {
             LedgerEvent::Forgotten { id } => Some(CourseChange::Removed(course, *id)),
             _ => None,
         }));
+        let mut entries: Vec<EntryId> = events
+            .iter()
+            .filter_map(|e| match e {
+                LedgerEvent::Entry { id, .. } => Some(*id),
+                _ => None,
+            })
+            .collect();
+        entries.sort_unstable();
+        entries.dedup();
+        out.extend(entries.into_iter().filter_map(|id| {
+            book.waitlist()
+                .get(id)
+                .map(|e| CourseChange::Entry(course, e.clone()))
+        }));
     }
 }
 
@@ -90,6 +108,18 @@ struct StoredReservation {
     updated_at: DateTime<Utc>,
 }
 
+#[derive(Debug, Serialize, Deserialize)]
+struct StoredEntry {
+    course_id: CourseId,
+    id: EntryId,
+    student_id: String,
+    status: EntryStatus,
+    reservation_id: Option<ReservationId>,
+    joined: u64,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
 impl Change for CourseChange {
     fn encode(&self, out: &mut Vec<Put>) {
         let (table, key, value) = match self {
@@ -103,6 +133,23 @@ impl Change for CourseChange {
                     value: None,
                 });
                 return;
+            }
+            CourseChange::Entry(course, e) => {
+                let stored = StoredEntry {
+                    course_id: *course,
+                    id: e.id,
+                    student_id: e.student.to_string(),
+                    status: e.status,
+                    reservation_id: e.reservation,
+                    joined: e.joined,
+                    created_at: e.created_at,
+                    updated_at: e.updated_at,
+                };
+                (
+                    WAITLIST,
+                    e.id.as_bytes().to_vec(),
+                    serde_json::to_vec(&stored),
+                )
             }
             CourseChange::Course(c) => {
                 let stored = StoredCourse {
@@ -157,8 +204,22 @@ fn reservation_key(course: CourseId, id: ReservationId) -> Vec<u8> {
     [id.as_bytes().as_slice(), course.as_bytes()].concat()
 }
 
-/// Reads every course and reservation and rebuilds the ledgers.
+/// Reads every course, reservation and waitlist entry and rebuilds the ledgers.
 pub fn load(store: &Store) -> anyhow::Result<Vec<CourseBook>> {
+    let mut entries: HashMap<CourseId, Vec<WaitEntry>> = HashMap::new();
+    for (key, value) in store.read_all(WAITLIST)? {
+        let e: StoredEntry = serde_json::from_slice(&value)
+            .with_context(|| format!("unreadable waitlist entry under key {key:02x?}"))?;
+        entries.entry(e.course_id).or_default().push(WaitEntry {
+            id: e.id,
+            student: Arc::from(e.student_id),
+            status: e.status,
+            reservation: e.reservation_id,
+            joined: e.joined,
+            created_at: e.created_at,
+            updated_at: e.updated_at,
+        });
+    }
     let mut reservations: HashMap<CourseId, Vec<(ReservationId, Reservation)>> = HashMap::new();
     for (key, value) in store.read_all(RESERVATIONS)? {
         let r: StoredReservation = serde_json::from_slice(&value)
@@ -198,14 +259,19 @@ pub fn load(store: &Store) -> anyhow::Result<Vec<CourseBook>> {
             seats_total: c.seats_total,
             seats_held: 0,
             seats_sold: 0,
+            waitlist_length: 0,
             created_at: c.created_at,
             updated_at: c.updated_at,
         };
         let held = reservations.remove(&c.id).unwrap_or_default();
-        books.push(CourseBook::restore(snapshot, held).map_err(|e| anyhow::anyhow!(e))?);
+        let waiting = entries.remove(&c.id).unwrap_or_default();
+        books.push(CourseBook::restore(snapshot, held, waiting).map_err(|e| anyhow::anyhow!(e))?);
     }
     if let Some(orphan) = reservations.keys().next() {
         anyhow::bail!("reservations of course {orphan}, which the store does not have");
+    }
+    if let Some(orphan) = entries.keys().next() {
+        anyhow::bail!("waitlist entries of course {orphan}, which the store does not have");
     }
     Ok(books)
 }

@@ -20,7 +20,13 @@ impl Inventory {
             .map(|e| Arc::clone(e.value()))
             .collect();
         let totals = books.iter().fold(Totals::default(), |mut t, book| {
-            let s = book.lock().book.snapshot();
+            let course = book.lock();
+            course
+                .book
+                .waitlist()
+                .entries()
+                .for_each(|e| t.waitlist.add(e.status, 1));
+            let s = course.book.snapshot();
             t.courses += 1;
             t.seats_total += u64::from(s.seats_total);
             t.seats_available += u64::from(s.seats_available());

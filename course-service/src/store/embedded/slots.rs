@@ -38,6 +38,17 @@ impl HoldSlots {
         Ok(())
     }
 
+    /// Counts a hold placed without asking (a seat offered to a waiting student), even past the
+    /// limit: the student asked for that seat by waiting, and it counts like any other hold.
+    pub fn add(&self, students: &[Arc<str>]) {
+        if self.limit == 0 {
+            return;
+        }
+        for student in students {
+            *self.held.entry(Arc::clone(student)).or_default() += 1;
+        }
+    }
+
     /// Gives back one counted hold per entry of `students`.
     pub fn release(&self, students: &[Arc<str>]) {
         if self.limit == 0 {

@@ -1,11 +1,17 @@
 //! Courses in PostgreSQL: created, read, listed, repriced and resized, and the totals across them.
 
-use super::{PgStore, rows::course_from, transactions::unavailable};
+use super::{
+    PgStore, batch,
+    rows::course_from,
+    transactions::{Outcome, unavailable},
+    waitlist::offer_freed_seats,
+};
 use crate::{
-    domain::{BookError, CourseId, CourseSnapshot, NewCourse},
-    store::{Refusal, StoreError, Totals},
+    domain::{BookError, CourseId, CourseSnapshot, NewCourse, waitlist::EntryStatus},
+    store::{EntryTotals, Refusal, StoreError, Totals},
 };
 use sqlx::Row;
+use std::sync::Arc;
 
 impl PgStore {
     pub(super) async fn insert_course(
@@ -111,21 +117,32 @@ impl PgStore {
         total: u32,
     ) -> Result<CourseSnapshot, StoreError> {
         let now = self.now();
-        let row = sqlx::query(concat!(
-            "UPDATE courses SET seats_total = $3, updated_at = $4 \
-             WHERE id = $1 AND instructor_id = $2 AND seats_held + seats_sold <= $3 \
-             RETURNING ",
-            course_columns!()
-        ))
-        .bind(id)
-        .bind(owner)
-        .bind(i32::try_from(total).unwrap_or(i32::MAX))
-        .bind(now)
-        .fetch_optional(&self.pool)
-        .await
-        .map_err(unavailable)?;
-        if let Some(row) = row {
-            return course_from(&row).map_err(unavailable);
+        let lifetime = self.offer_lifetime;
+        let who: Arc<str> = Arc::from(owner);
+        let attempt: batch::Attempt<_> = Box::new(move |tx| {
+            let owner = Arc::clone(&who);
+            Box::pin(async move {
+                let row = sqlx::query(
+                    "UPDATE courses SET seats_total = $3, updated_at = $4 \
+                     WHERE id = $1 AND instructor_id = $2 AND seats_held + seats_sold <= $3",
+                )
+                .bind(id)
+                .bind(owner.as_ref())
+                .bind(i32::try_from(total).unwrap_or(i32::MAX))
+                .bind(now)
+                .execute(&mut **tx)
+                .await?;
+                // More seats go to the waitlist first, in this transaction.
+                let offered = match row.rows_affected() {
+                    0 => None,
+                    _ => Some(offer_freed_seats(tx, id, now, lifetime).await?),
+                };
+                Ok(Outcome::Commit(Ok(offered)))
+            })
+        });
+        if let Some(offered) = self.batched(id, attempt).await? {
+            self.transitions.count_offers(offered);
+            return self.course_row(id).await;
         }
         let course = self.course_row(id).await?;
         if &*course.details.instructor_id != owner {
@@ -160,6 +177,23 @@ impl PgStore {
             seats_held: held,
             seats_sold: sold,
             expiry_backlog: get("backlog")?,
+            waitlist: self.entry_totals().await?,
         })
+    }
+
+    /// Waitlist entries by status, across courses.
+    async fn entry_totals(&self) -> Result<EntryTotals, StoreError> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT status, count(*) FROM waitlist_entries GROUP BY status")
+                .fetch_all(&self.pool)
+                .await
+                .map_err(unavailable)?;
+        let mut totals = EntryTotals::default();
+        for (status, n) in rows {
+            if let Some(status) = EntryStatus::parse(&status) {
+                totals.add(status, u64::try_from(n).unwrap_or(0));
+            }
+        }
+        Ok(totals)
     }
 }

@@ -6,6 +6,7 @@ use super::{
     rows::{currency_from, reservation_from},
     transactions::{Outcome, violates},
     transitions::{lock_reservation, settle},
+    waitlist::{frees_a_seat, offer_freed_seats},
 };
 use crate::{
     domain::{BookError, CourseId, Held, HoldRequest, Reservation, ReservationId, Status, book},
@@ -25,6 +26,7 @@ impl PgStore {
         let now = self.now();
         let expires_at = now + self.hold_ttl;
         let max_holds = self.max_holds_per_student;
+        let lifetime = self.offer_lifetime;
         let request = request.clone();
         let attempt: batch::Attempt<_> = Box::new(move |tx| {
             let request = request.clone();
@@ -35,13 +37,22 @@ impl PgStore {
                     None => try_hold(tx, course, id, &request, now, expires_at, max_holds).await?,
                 };
                 Ok(match outcome {
-                    Outcome::Commit(r) => Outcome::Commit(Ok((r, entered))),
-                    Outcome::Rollback(r) => Outcome::Rollback(Ok((r, Vec::new()))),
+                    Outcome::Commit(r) => {
+                        // The student's own lapsed hold, expired on the way, frees a seat: it
+                        // goes to the waitlist in this transaction.
+                        let offered = match frees_a_seat(&entered) {
+                            true => offer_freed_seats(tx, course, now, lifetime).await?,
+                            false => 0,
+                        };
+                        Outcome::Commit(Ok((r, entered, offered)))
+                    }
+                    Outcome::Rollback(r) => Outcome::Rollback(Ok((r, Vec::new(), 0))),
                 })
             })
         });
-        let (held, entered) = self.batched(course, attempt).await?;
+        let (held, entered, offered) = self.batched(course, attempt).await?;
         entered.into_iter().for_each(|s| self.count(s));
+        self.transitions.count_offers(offered);
         held
     }
 }
@@ -67,7 +78,7 @@ async fn fast_hold(
     let row = sqlx::query(
         "WITH seat AS ( \
            UPDATE courses SET seats_held = seats_held + 1 \
-           WHERE id = $1 AND seats_held + seats_sold < seats_total \
+           WHERE id = $1 AND seats_held + seats_sold + waitlist_length < seats_total \
              AND ($4::bigint IS NULL OR price_cents = $4) \
              AND NOT EXISTS (SELECT 1 FROM reservations WHERE course_id = $1 AND id = $2) \
              AND NOT EXISTS (SELECT 1 FROM reservations WHERE course_id = $1 \
@@ -164,7 +175,7 @@ async fn try_hold(
     }
     let seat = sqlx::query(
         "UPDATE courses SET seats_held = seats_held + 1 \
-         WHERE id = $1 AND seats_held + seats_sold < seats_total AND price_cents = $2 \
+         WHERE id = $1 AND seats_held + seats_sold + waitlist_length < seats_total AND price_cents = $2 \
          RETURNING currency",
     )
     .bind(course)

@@ -28,12 +28,14 @@ mod inspect;
 mod sweep;
 mod transactions;
 mod transitions;
+mod waitlist;
 
-use super::{SeatStore, StoreError, SweepReport, Totals, TransitionCounts, Transitions};
+use super::{SeatStore, StoreError, SweepReport, Totals, TransitionCounts, Transitions, Waiting};
 use crate::{
     clock::Clock,
     domain::{
-        CourseId, CourseSnapshot, Held, HoldRequest, NewCourse, Reservation, ReservationId, Status,
+        CourseId, CourseSnapshot, EntryId, Held, HoldRequest, NewCourse, Reservation,
+        ReservationId, Status,
         feed::{Cursor, FeedEvent},
     },
 };
@@ -55,6 +57,8 @@ pub struct PgStore {
     pool: PgPool,
     clock: Arc<dyn Clock>,
     hold_ttl: TimeDelta,
+    /// How long a seat offered to a waiting student stays held.
+    offer_lifetime: TimeDelta,
     max_holds_per_student: u32,
     transitions: Arc<TransitionCounts>,
     batches: Arc<batch::Batcher>,
@@ -74,9 +78,16 @@ impl PgStore {
             pool,
             clock,
             hold_ttl,
+            offer_lifetime: crate::domain::book::DEFAULT_OFFER_LIFETIME,
             max_holds_per_student,
             transitions: Arc::default(),
         })
+    }
+
+    /// Offers seats to waiting students for `lifetime` (instead of an hour).
+    pub fn with_offer_lifetime(mut self, lifetime: TimeDelta) -> Self {
+        self.offer_lifetime = lifetime;
+        self
     }
 
     /// Now, to the microsecond.
@@ -207,6 +218,26 @@ impl SeatStore for PgStore {
         id: ReservationId,
     ) -> Result<Reservation, StoreError> {
         self.transition(course, id, Change::Release).await
+    }
+
+    async fn join_waitlist(
+        &self,
+        course: CourseId,
+        student: &Arc<str>,
+    ) -> Result<(Waiting, bool), StoreError> {
+        self.join(course, student).await
+    }
+
+    async fn waitlist_entry(&self, id: EntryId) -> Result<Waiting, StoreError> {
+        self.entry(id).await
+    }
+
+    async fn waitlist_of(&self, student: &str) -> Result<Vec<Waiting>, StoreError> {
+        self.entries_of(student).await
+    }
+
+    async fn leave_waitlist(&self, id: EntryId, student: &str) -> Result<Waiting, StoreError> {
+        self.leave(id, student).await
     }
 
     async fn sweep(&self) -> Result<SweepReport, StoreError> {

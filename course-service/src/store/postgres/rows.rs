@@ -10,7 +10,7 @@ use std::sync::Arc;
 macro_rules! course_columns {
     () => {
         "id, title, description, instructor_id, currency, price_cents, seats_total, seats_held, \
-         seats_sold, created_at, updated_at"
+         seats_sold, waitlist_length, created_at, updated_at"
     };
 }
 
@@ -47,6 +47,7 @@ struct CourseRow {
     seats_total: i32,
     seats_held: i32,
     seats_sold: i32,
+    waitlist_length: i32,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -82,6 +83,7 @@ pub(super) fn course_from(row: &PgRow) -> Result<CourseSnapshot, sqlx::Error> {
         seats_total: seats(row.seats_total)?,
         seats_held: seats(row.seats_held)?,
         seats_sold: seats(row.seats_sold)?,
+        waitlist_length: seats(row.waitlist_length)?,
         created_at: row.created_at,
         updated_at: row.updated_at,
     })
@@ -139,3 +141,4 @@ macro_rules! uuid_column {
 
 uuid_column!(crate::domain::CourseId);
 uuid_column!(crate::domain::ReservationId);
+uuid_column!(crate::domain::EntryId);

@@ -5,12 +5,13 @@
 use super::{
     PgStore,
     transactions::{Outcome, unavailable},
+    waitlist::offer_freed_seats,
 };
 use crate::{
     domain::{CourseId, Status},
     store::{StoreError, SweepReport},
 };
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, TimeDelta, Utc};
 use sqlx::{Postgres, Row, Transaction};
 use std::collections::BTreeMap;
 
@@ -20,14 +21,16 @@ const SWEEP_BATCH: i64 = 1000;
 impl PgStore {
     pub(super) async fn sweep_due(&self) -> Result<SweepReport, StoreError> {
         let now = self.now();
+        let lifetime = self.offer_lifetime;
         let mut report = SweepReport::default();
         loop {
-            let expired = self
-                .in_transaction(|tx| Box::pin(async move { expire_batch(tx, now).await }))
+            let (expired, offered) = self
+                .in_transaction(|tx| Box::pin(async move { expire_batch(tx, now, lifetime).await }))
                 .await?;
             report.due += expired;
             report.expired += expired;
             self.transitions.count_many(Status::Expired, expired as u64);
+            self.transitions.count_offers(offered);
             if (expired as i64) < SWEEP_BATCH {
                 break;
             }
@@ -45,11 +48,13 @@ impl PgStore {
 }
 
 /// Expires up to [`SWEEP_BATCH`] due holds that no other transaction has locked, and returns
-/// their seats, course by course and student by student in id order.
+/// their seats, course by course and student by student in id order; then hands the freed seats
+/// to the courses' waitlists. Answers how many expired and how many seats were offered.
 async fn expire_batch(
     tx: &mut Transaction<'static, Postgres>,
     now: DateTime<Utc>,
-) -> Result<Outcome<usize>, sqlx::Error> {
+    lifetime: TimeDelta,
+) -> Result<Outcome<(usize, u64)>, sqlx::Error> {
     let rows = sqlx::query(
         "WITH due AS ( \
            SELECT course_id, id FROM reservations \
@@ -92,5 +97,9 @@ async fn expire_batch(
         .execute(&mut **tx)
         .await?;
     }
-    Ok(Outcome::Commit(Ok(rows.len())))
+    let mut offered = 0;
+    for course in per_course.keys() {
+        offered += offer_freed_seats(tx, *course, now, lifetime).await?;
+    }
+    Ok(Outcome::Commit(Ok((rows.len(), offered))))
 }

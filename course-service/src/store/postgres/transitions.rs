@@ -6,6 +6,7 @@ use super::{
     PgStore, batch,
     rows::{currency_from, reservation_from, status_text},
     transactions::{Outcome, unavailable},
+    waitlist::{frees_a_seat, offer_freed_seats},
 };
 use crate::{
     domain::{
@@ -27,25 +28,32 @@ impl PgStore {
         change: Change,
     ) -> Result<Reservation, StoreError> {
         let now = self.now();
+        let lifetime = self.offer_lifetime;
         let attempt: batch::Attempt<_> = Box::new(move |tx| {
             Box::pin(async move {
                 let fast = match change {
                     Change::Confirm => fast_confirm(tx, course, id, now).await?,
                     Change::Read | Change::Cancel | Change::Release => None,
                 };
-                let moved = match fast {
+                let (answer, entered) = match fast {
                     Some(confirmed) => (Ok(confirmed), vec![Status::Confirmed]),
                     None => try_transition(tx, course, id, change.step(), now).await?,
                 };
-                Ok(Outcome::Commit(Ok(moved)))
+                // A seat that came back goes to the waitlist in this same transaction.
+                let offered = match frees_a_seat(&entered) {
+                    true => offer_freed_seats(tx, course, now, lifetime).await?,
+                    false => 0,
+                };
+                Ok(Outcome::Commit(Ok((answer, entered, offered))))
             })
         });
-        let (result, entered) = if change != Change::Read {
+        let (result, entered, offered) = if change != Change::Read {
             self.batched(course, attempt).await?
         } else {
             self.in_transaction(attempt).await?
         };
         entered.into_iter().for_each(|s| self.count(s));
+        self.transitions.count_offers(offered);
         result
     }
 
@@ -213,7 +221,7 @@ pub(super) async fn settle(
     Ok(vec![Status::Expired])
 }
 /// Writes `r`'s new status (conditional on the one it was read in) and moves its seat.
-async fn write_status(
+pub(super) async fn write_status(
     tx: &mut Transaction<'static, Postgres>,
     course: CourseId,
     id: ReservationId,

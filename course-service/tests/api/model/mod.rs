@@ -252,6 +252,9 @@ fn code(e: &Refusal) -> &'static str {
             BookError::ReservationNotFound => "reservation_not_found",
             BookError::NotOwner => "forbidden",
             BookError::SeatsBelowCommitted { .. } => "seats_below_committed",
+            BookError::SeatsAvailable => "seats_available",
+            BookError::AlreadyEnrolled => "already_enrolled",
+            BookError::EntryNotFound => "waitlist_entry_not_found",
             BookError::Transition(TransitionError::Expired) => "reservation_expired",
             BookError::Transition(TransitionError::Cancelled | TransitionError::Released) => {
                 "reservation_cancelled"
