@@ -30,6 +30,29 @@ impl Inspect for PgStore {
         if !broken.is_empty() {
             return Err(broken.join("; "));
         }
+        // The waitlist: its length is the count of waiting entries, no seat is free while a
+        // student waits, and every offer holds a seat for its student.
+        let waitlists: Vec<String> = sqlx::query_scalar(
+            "SELECT c.id::text || ': waitlist_length ' || c.waitlist_length || ', ' \
+             || coalesce(w.waiting, 0) || ' waiting, ' \
+             || (c.seats_total - c.seats_held - c.seats_sold) || ' seats free' \
+             FROM courses c LEFT JOIN ( \
+               SELECT course_id, count(*) AS waiting FROM waitlist_entries \
+               WHERE status = 'waiting' GROUP BY course_id) w ON w.course_id = c.id \
+             WHERE c.waitlist_length <> coalesce(w.waiting, 0) \
+                OR (c.waitlist_length > 0 AND c.seats_held + c.seats_sold < c.seats_total) \
+             UNION ALL \
+             SELECT 'offered entry ' || w.id::text || ' holds no seat' FROM waitlist_entries w \
+             LEFT JOIN reservations r ON r.course_id = w.course_id AND r.id = w.reservation_id \
+             WHERE w.status = 'offered' AND (r.status IS DISTINCT FROM 'held' \
+                   OR r.student_id IS DISTINCT FROM w.student_id)",
+        )
+        .fetch_all(&self.pool)
+        .await
+        .map_err(|e| e.to_string())?;
+        if !waitlists.is_empty() {
+            return Err(waitlists.join("; "));
+        }
         if self.max_holds_per_student > 0 {
             let miscounted: i64 = sqlx::query(
                 "SELECT count(*) AS n FROM ( \

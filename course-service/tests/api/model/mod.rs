@@ -17,7 +17,10 @@
 use chrono::{DateTime, TimeDelta, Utc};
 use course_service::{
     clock::{Clock, ManualClock},
-    domain::{BookError, CourseDetails, Currency, HoldRequest, NewCourse, Status, TransitionError},
+    domain::{
+        BookError, CourseDetails, Currency, EntryId, HoldRequest, NewCourse, Status,
+        TransitionError, waitlist::EntryStatus,
+    },
     store::{
         Refusal, SeatStore,
         embedded::{self, Inventory, Pending},
@@ -32,6 +35,10 @@ use storage_kit::journal::{Faults, Store, Ticket};
 use subject::Subject;
 
 const TTL: i64 = 100;
+/// How long a seat offered to a waiting student stays held.
+const OFFER: i64 = 150;
+/// Offers are kept among a course's holds under keys from here on (callers' ids are below).
+const OFFER_BASE: u8 = 100;
 const COURSES: usize = 3;
 const IDS: u8 = 10;
 const STUDENTS: u8 = 5;
@@ -77,6 +84,21 @@ enum Op {
         secs: i64,
     },
     Sweep,
+    /// The student joins the course's waitlist.
+    Join {
+        course: usize,
+        student: u8,
+    },
+    /// The student leaves (their latest entry of the course), giving an offer up.
+    Leave {
+        course: usize,
+        student: u8,
+    },
+    /// The student takes the seat they were offered (the offer's hold is confirmed).
+    TakeOffer {
+        course: usize,
+        student: u8,
+    },
     /// Commits take this long from now on (0: a healthy disk).
     SlowDisk {
         millis: u64,
@@ -100,7 +122,10 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (c.clone(), 0..IDS).prop_map(|(course, id)| Op::Release { course, id }),
         1 => (c.clone(), 0..IDS).prop_map(|(course, id)| Op::Get { course, id }),
         1 => (c.clone(), prop::sample::select(vec![100i64, 200])).prop_map(|(course, price)| Op::SetPrice { course, price }),
-        1 => (c, 1u32..5).prop_map(|(course, seats)| Op::SetSeats { course, seats }),
+        1 => (c.clone(), 1u32..5).prop_map(|(course, seats)| Op::SetSeats { course, seats }),
+        3 => (c.clone(), 0..STUDENTS).prop_map(|(course, student)| Op::Join { course, student }),
+        1 => (c.clone(), 0..STUDENTS).prop_map(|(course, student)| Op::Leave { course, student }),
+        1 => (c, 0..STUDENTS).prop_map(|(course, student)| Op::TakeOffer { course, student }),
         2 => (1i64..80).prop_map(|secs| Op::Advance { secs }),
         2 => Just(Op::Sweep),
     ]
@@ -121,6 +146,7 @@ fn disk_op() -> impl Strategy<Value = Op> {
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Outcome {
     Status(Status),
+    Entry(EntryStatus),
     Error(String),
 }
 
@@ -133,12 +159,146 @@ struct ModelHold {
 }
 
 #[derive(Debug, Clone)]
+struct ModelEntry {
+    student: u8,
+    status: EntryStatus,
+    /// The offer's key among the course's holds.
+    offer: Option<u8>,
+}
+
+#[derive(Debug, Clone)]
 struct ModelCourse {
     total: u32,
     price: i64,
     holds: HashMap<u8, ModelHold>,
+    /// Every waitlist entry, in the order they were made.
+    entries: Vec<ModelEntry>,
+    /// The waiting entries (indexes into `entries`), first come first served.
+    queue: Vec<usize>,
+    next_offer: u8,
     /// Its creation never reached the disk and a crash took it away.
     gone: bool,
+}
+
+impl ModelCourse {
+    fn new(total: u32, price: i64) -> Self {
+        ModelCourse {
+            total,
+            price,
+            holds: HashMap::new(),
+            entries: Vec::new(),
+            queue: Vec::new(),
+            next_offer: OFFER_BASE,
+            gone: false,
+        }
+    }
+
+    fn free(&self) -> u32 {
+        self.total - self.count(Status::Held) - self.count(Status::Confirmed)
+    }
+
+    /// The offer under `key` left the held status for `to`: its entry ends.
+    fn offer_moved(&mut self, key: u8, to: Status) {
+        if let Some(e) = self
+            .entries
+            .iter_mut()
+            .find(|e| e.offer == Some(key) && e.status == EntryStatus::Offered)
+        {
+            e.status = match to {
+                Status::Confirmed => EntryStatus::Enrolled,
+                _ => EntryStatus::Lapsed,
+            };
+        }
+    }
+
+    /// Expires the student's lapsed holds of this course.
+    fn touch_student(&mut self, student: u8, now: i64) {
+        let mine: Vec<u8> = self
+            .holds
+            .iter()
+            .filter(|(_, h)| h.student == Some(student))
+            .map(|(k, _)| *k)
+            .collect();
+        for other in mine {
+            self.touch(other, now);
+        }
+    }
+
+    fn live(&self, student: u8) -> bool {
+        self.holds.values().any(|h| {
+            h.student == Some(student) && matches!(h.status, Status::Held | Status::Confirmed)
+        })
+    }
+
+    fn open_entry(&self, student: u8) -> Option<usize> {
+        self.entries
+            .iter()
+            .position(|e| e.student == student && e.status.is_open())
+    }
+
+    /// Hands free seats to the first waiting students.
+    fn promote(&mut self, now: i64) {
+        while self.free() > 0 && !self.queue.is_empty() {
+            let index = self.queue.remove(0);
+            let student = self.entries[index].student;
+            self.touch_student(student, now);
+            if self.live(student) {
+                self.entries[index].status = EntryStatus::Left;
+                continue;
+            }
+            let key = self.next_offer;
+            self.next_offer += 1;
+            let hold = ModelHold {
+                student: Some(student),
+                expected: None,
+                status: Status::Held,
+                expires_at: now + OFFER,
+            };
+            self.holds.insert(key, hold);
+            self.entries[index].status = EntryStatus::Offered;
+            self.entries[index].offer = Some(key);
+        }
+    }
+
+    fn join(&mut self, student: u8, now: i64) -> Outcome {
+        self.touch_student(student, now);
+        if self.live(student) {
+            return err("already_enrolled");
+        }
+        if let Some(open) = self.open_entry(student) {
+            return Outcome::Entry(self.entries[open].status);
+        }
+        if self.free() > self.queue.len() as u32 {
+            return err("seats_available");
+        }
+        self.entries.push(ModelEntry {
+            student,
+            status: EntryStatus::Waiting,
+            offer: None,
+        });
+        self.queue.push(self.entries.len() - 1);
+        Outcome::Entry(EntryStatus::Waiting)
+    }
+
+    fn leave(&mut self, index: usize, now: i64) -> Outcome {
+        match (self.entries[index].status, self.entries[index].offer) {
+            (EntryStatus::Waiting, _) => {
+                self.queue.retain(|i| *i != index);
+                self.entries[index].status = EntryStatus::Left;
+            }
+            (EntryStatus::Offered, Some(key)) => {
+                self.touch(key, now);
+                if self.entries[index].status == EntryStatus::Offered {
+                    self.entries[index].status = EntryStatus::Left;
+                    if let Some(h) = self.holds.get_mut(&key) {
+                        h.status = Status::Cancelled;
+                    }
+                }
+            }
+            _ => {}
+        }
+        Outcome::Entry(self.entries[index].status)
+    }
 }
 
 impl ModelCourse {
@@ -150,6 +310,9 @@ impl ModelCourse {
         match self.holds.get_mut(&id) {
             Some(h) if h.status == Status::Held && now >= h.expires_at => {
                 h.status = Status::Expired;
+                if id >= OFFER_BASE {
+                    self.offer_moved(id, Status::Expired);
+                }
                 true
             }
             _ => false,
@@ -182,7 +345,8 @@ impl ModelCourse {
         }) {
             return err("already_holding");
         }
-        if self.total == self.count(Status::Held) + self.count(Status::Confirmed) {
+        // Free seats a student waits for are not a buyer's.
+        if self.free() <= self.queue.len() as u32 {
             return err("sold_out");
         }
         let hold = ModelHold {
@@ -192,6 +356,12 @@ impl ModelCourse {
             expires_at: now + TTL,
         };
         self.holds.insert(id, hold);
+        if let Some(open) = self.open_entry(student)
+            && self.entries[open].status == EntryStatus::Waiting
+        {
+            self.queue.retain(|i| *i != open);
+            self.entries[open].status = EntryStatus::Left;
+        }
         Outcome::Status(Status::Held)
     }
 
@@ -225,7 +395,11 @@ impl ModelCourse {
         };
         match next {
             Ok(status) => {
+                let was = h.status;
                 h.status = status;
+                if id >= OFFER_BASE && was == Held && status != Held {
+                    self.offer_moved(id, status);
+                }
                 Outcome::Status(status)
             }
             Err(code) => err(code),
@@ -272,6 +446,8 @@ struct Harness {
     real: Vec<CourseId>,
     model: Vec<ModelCourse>,
     ids: HashMap<(usize, u8), ReservationId>,
+    /// The real id of each model waitlist entry: (course, index in its entries).
+    entry_ids: HashMap<(usize, usize), EntryId>,
     /// The last status seen of every reservation, to check that final states stay final.
     seen: HashMap<(usize, u8), Status>,
     /// The embedded store and its troubles, for the disk property.
@@ -349,14 +525,16 @@ async fn port_store(
             HOLD_LIMIT as u32,
         )
         .await
-        .expect("PostgreSQL");
+        .expect("PostgreSQL")
+        .with_offer_lifetime(TimeDelta::seconds(OFFER));
         let store = Arc::new(store);
         return (store.clone(), store, None);
     }
     let dir = tempfile::tempdir().expect("tempdir");
     let store = Store::open(dir.path(), "course-service").expect("open the store");
     let inventory = embedded::from_store(store, Faults::none(), clock, ttl, HOLD_LIMIT as u32)
-        .expect("start on the store");
+        .expect("start on the store")
+        .with_offer_lifetime(TimeDelta::seconds(OFFER));
     let inventory = Arc::new(inventory);
     (inventory.clone(), inventory, Some(dir))
 }
@@ -366,11 +544,13 @@ fn open(clock: &Arc<ManualClock>, disk: Option<&Disk>) -> Inventory {
     let clock = clock.clone() as Arc<dyn Clock>;
     let ttl = TimeDelta::seconds(TTL);
     let Some(disk) = disk else {
-        return Inventory::restore(clock, ttl, HOLD_LIMIT as u32, Vec::new(), None);
+        return Inventory::restore(clock, ttl, HOLD_LIMIT as u32, Vec::new(), None)
+            .with_offer_lifetime(TimeDelta::seconds(OFFER));
     };
     let store = Store::open(disk.dir.path(), "course-service").expect("open the store");
     embedded::from_store(store, disk.faults.clone(), clock, ttl, HOLD_LIMIT as u32)
         .expect("read the store back")
+        .with_offer_lifetime(TimeDelta::seconds(OFFER))
 }
 
 impl Harness {
@@ -415,6 +595,7 @@ impl Harness {
             real: vec![],
             model: vec![],
             ids: HashMap::new(),
+            entry_ids: HashMap::new(),
             seen: HashMap::new(),
             disk: None,
             _dir: dir,
@@ -432,6 +613,7 @@ impl Harness {
             real: vec![],
             model: vec![],
             ids: HashMap::new(),
+            entry_ids: HashMap::new(),
             seen: HashMap::new(),
             disk,
             _dir: None,
@@ -580,7 +762,18 @@ impl Harness {
             let m = &mut self.model[course];
             (m.total, m.price) = (c.seats_total, c.price_cents);
             m.holds.clear();
-            for id in 0..IDS {
+            // Reading a lapsed hold expires it, and its seat may go to the waitlist: read every
+            // known reservation once before the waitlist is read back.
+            for key in (0..IDS).chain(OFFER_BASE..self.model[course].next_offer) {
+                if let Some(rid) = self.ids.get(&(course, key)).copied() {
+                    let _ = self.inventory.reservation(cid, rid).unsynced();
+                }
+            }
+            self.resync_waitlist(course);
+            let keys: Vec<u8> = (0..IDS)
+                .chain(OFFER_BASE..self.model[course].next_offer)
+                .collect();
+            for id in keys {
                 let Some(rid) = self.ids.get(&(course, id)).copied() else {
                     continue;
                 };
@@ -603,6 +796,67 @@ impl Harness {
                 }
             }
         }
+    }
+
+    /// The model's waitlist of `course` becomes what the disk has: the entries that survived (a
+    /// prefix: a course's changes reach the disk in order), their statuses and the queue.
+    fn resync_waitlist(&mut self, course: usize) {
+        let mut kept = Vec::new();
+        for index in 0..self.model[course].entries.len() {
+            let Some(id) = self.entry_ids.get(&(course, index)).copied() else {
+                break;
+            };
+            let Ok(real) = self.inventory.waitlist_entry(id).unsynced() else {
+                break;
+            };
+            kept.push(real);
+        }
+        let m = &mut self.model[course];
+        m.entries.truncate(kept.len());
+        for index in kept.len()..self.entry_ids.len() {
+            self.entry_ids.remove(&(course, index));
+        }
+        let mut queue = Vec::new();
+        for (index, real) in kept.iter().enumerate() {
+            let mut offer = real.entry.reservation.and_then(|rid| {
+                self.ids
+                    .iter()
+                    .find(|(k, v)| k.0 == course && **v == rid)
+                    .map(|(k, _)| k.1)
+            });
+            // An offer made while the store was read back (a lapsed hold read on the way).
+            if let (None, Some(rid)) = (offer, real.entry.reservation) {
+                let key = self.model[course].next_offer;
+                self.model[course].next_offer += 1;
+                self.ids.insert((course, key), rid);
+                offer = Some(key);
+            }
+            let m = &mut self.model[course];
+            m.entries[index].status = real.entry.status;
+            m.entries[index].offer = offer;
+            if let Some(p) = real.position {
+                queue.push((p, index));
+            }
+        }
+        queue.sort_unstable();
+        self.model[course].queue = queue.into_iter().map(|(_, i)| i).collect();
+    }
+
+    /// Lets every hold and offer lapse, sweep after sweep, until no seat is held and nobody
+    /// waits (each sweep may offer the seats it freed to the next students).
+    fn drain(&mut self) -> Result<(), TestCaseError> {
+        let entries: usize = self.model.iter().map(|m| m.entries.len()).sum();
+        for _ in 0..=entries {
+            self.apply(&Op::Advance { secs: OFFER })?;
+            self.apply(&Op::Sweep)?;
+            // Students may go on waiting for a sold-out course; a held seat always lapses.
+            let busy = self.model.iter().any(|m| m.count(Status::Held) > 0);
+            if !busy {
+                return Ok(());
+            }
+        }
+        prop_assert!(false, "holds left after every deadline passed");
+        Ok(())
     }
 
     fn now(&self) -> i64 {
@@ -632,12 +886,7 @@ impl Harness {
             let index = self.real.len();
             let course = self.answer(course, |_| Fact::Course(index));
             self.real.push(course.id);
-            self.model.push(ModelCourse {
-                total: *seats,
-                price: 100,
-                holds: HashMap::new(),
-                gone: false,
-            });
+            self.model.push(ModelCourse::new(*seats, 100));
             return Ok(());
         }
         match op {
@@ -676,6 +925,10 @@ impl Harness {
                 })
                 .sum();
             let report = self.inventory.sweep(self.clock.now());
+            for course in 0..self.model.len() {
+                self.model[course].promote(now);
+                self.learn_offers(course)?;
+            }
             if let Some(disk) = &mut self.disk {
                 disk.pending
                     .push((Fact::Nothing, self.inventory.barrier(), None));
@@ -694,7 +947,10 @@ impl Harness {
             | Op::Release { course, .. }
             | Op::Get { course, .. }
             | Op::SetPrice { course, .. }
-            | Op::SetSeats { course, .. } => *course,
+            | Op::SetSeats { course, .. }
+            | Op::Join { course, .. }
+            | Op::Leave { course, .. }
+            | Op::TakeOffer { course, .. } => *course,
             _ => unreachable!("handled above"),
         };
         if course >= self.real.len() {
@@ -788,15 +1044,116 @@ impl Harness {
                 };
                 (self.answer(set, fact).map(|_| Status::Held), expected, None)
             }
+            Op::Join { student, .. } => {
+                let who: Arc<str> = format!("s{student}").into();
+                let joined = self.inventory.join_waitlist(cid, &who);
+                let real = self.answer(joined, |_| Fact::Nothing);
+                let expected = self.model[course].join(*student, now);
+                if let Ok((w, _)) = &real {
+                    let index = self.model[course].open_entry(*student);
+                    prop_assert!(index.is_some(), "joined, but the model has no open entry");
+                    let known = *self
+                        .entry_ids
+                        .entry((course, index.unwrap_or(0)))
+                        .or_insert(w.entry.id);
+                    prop_assert_eq!(known, w.entry.id, "another entry answered a repeat");
+                }
+                let real = real.map(|(w, _)| w.entry.status);
+                return self.settle_op(op, course, now, real.map_err(|e| err(code(&e))), expected);
+            }
+            Op::Leave { student, .. } => {
+                let Some(index) = self.model[course]
+                    .entries
+                    .iter()
+                    .rposition(|e| e.student == *student)
+                else {
+                    return Ok(());
+                };
+                let id = self.entry_ids[&(course, index)];
+                let left = self.inventory.leave_waitlist(id, &format!("s{student}"));
+                let real = self.answer(left, |_| Fact::Nothing);
+                let expected = self.model[course].leave(index, now);
+                let real = real.map(|w| w.entry.status);
+                return self.settle_op(op, course, now, real.map_err(|e| err(code(&e))), expected);
+            }
+            Op::TakeOffer { student, .. } => {
+                let m = &self.model[course];
+                let Some(key) = m.open_entry(*student).and_then(|i| {
+                    m.entries[i]
+                        .offer
+                        .filter(|_| m.entries[i].status == EntryStatus::Offered)
+                }) else {
+                    return Ok(());
+                };
+                let rid = self.ids[&(course, key)];
+                let confirmed = self.inventory.confirm(cid, rid);
+                let real = self.answer(confirmed, |r| {
+                    reservation_fact(course, key, r.as_ref().map(|r| r.status))
+                });
+                (
+                    real.map(|r| r.status),
+                    self.model[course].transition(key, now, "confirm"),
+                    Some(key),
+                )
+            }
             _ => unreachable!("handled above"),
         };
         let real = match real {
             Ok(status) => Outcome::Status(status),
             Err(e) => err(code(&e)),
         };
+        // Whatever freed a seat handed it to the waitlist in the same step.
+        self.model[course].promote(now);
+        self.learn_offers(course)?;
         prop_assert_eq!(&real, &expected, "{:?}", op);
         if let (Some(id), Outcome::Status(status)) = (touched, real) {
             self.check_transition(course, id, status)?;
+        }
+        Ok(())
+    }
+
+    /// Ends a waitlist operation: the freed seats offered, the answers compared.
+    fn settle_op(
+        &mut self,
+        op: &Op,
+        course: usize,
+        now: i64,
+        real: Result<EntryStatus, Outcome>,
+        expected: Outcome,
+    ) -> Result<(), TestCaseError> {
+        self.model[course].promote(now);
+        self.learn_offers(course)?;
+        let real = match real {
+            Ok(status) => Outcome::Entry(status),
+            Err(refused) => refused,
+        };
+        prop_assert_eq!(&real, &expected, "{:?}", op);
+        Ok(())
+    }
+
+    /// Learns the real reservation id of every offer the model made in `course`.
+    fn learn_offers(&mut self, course: usize) -> Result<(), TestCaseError> {
+        for index in 0..self.model[course].entries.len() {
+            let Some(key) = self.model[course].entries[index].offer else {
+                continue;
+            };
+            if self.ids.contains_key(&(course, key)) {
+                continue;
+            }
+            let Some(id) = self.entry_ids.get(&(course, index)).copied() else {
+                continue;
+            };
+            let real = self.inventory.waitlist_entry(id).unsynced();
+            let offer = real.as_ref().ok().and_then(|w| w.entry.reservation);
+            prop_assert!(
+                offer.is_some(),
+                "the model offered entry {} a seat, the store did not: {:?}",
+                index,
+                real
+            );
+            if let Some(offer) = offer {
+                self.ids.insert((course, key), offer);
+            }
         }
         Ok(())
     }
@@ -881,6 +1238,30 @@ impl Harness {
             prop_assert_eq!(c.seats_held, m.count(Status::Held));
             prop_assert_eq!(c.seats_sold, m.count(Status::Confirmed));
             prop_assert_eq!(c.price_cents, m.price);
+            prop_assert_eq!(c.waitlist_length as usize, m.queue.len(), "waitlist length");
+        }
+        for ((course, index), id) in &self.entry_ids {
+            let m = &self.model[*course];
+            if m.gone || *index >= m.entries.len() {
+                continue;
+            }
+            let real = self
+                .inventory
+                .waitlist_entry(*id)
+                .unsynced()
+                .map_err(|e| TestCaseError::fail(format!("entry {index}: {e}")))?;
+            prop_assert_eq!(
+                real.entry.status,
+                m.entries[*index].status,
+                "entry {}",
+                index
+            );
+            let position = m
+                .queue
+                .iter()
+                .position(|i| i == index)
+                .map(|p| p as u32 + 1);
+            prop_assert_eq!(real.position, position, "position of entry {}", index);
         }
         for student in 0..STUDENTS {
             let held = self
@@ -922,8 +1303,7 @@ proptest! {
             h.check_feed()?;
         }
         // Let every deadline pass: after one sweep no hold is left, and each ended exactly once.
-        h.apply(&Op::Advance { secs: TTL })?;
-        h.apply(&Op::Sweep)?;
+        h.drain()?;
         h.check_counts()?;
         h.check_feed()?;
         for (course, cid) in h.real.clone().into_iter().enumerate() {
@@ -974,8 +1354,7 @@ proptest! {
             h.apply(op)?;
             h.check_counts()?;
         }
-        h.apply(&Op::Advance { secs: TTL })?;
-        h.apply(&Op::Sweep)?;
+        h.drain()?;
         h.check_counts()?;
         h.inventory.close();
     }

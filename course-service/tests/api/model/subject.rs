@@ -4,9 +4,11 @@
 
 use chrono::{DateTime, Utc};
 use course_service::{
-    domain::{CourseId, CourseSnapshot, Held, HoldRequest, NewCourse, Reservation, ReservationId},
+    domain::{
+        CourseId, CourseSnapshot, EntryId, Held, HoldRequest, NewCourse, Reservation, ReservationId,
+    },
     store::{
-        Inspect, Refusal, SeatStore, StoreError, SweepReport,
+        Inspect, Refusal, SeatStore, StoreError, SweepReport, Waiting,
         embedded::{Inventory, Pending, sweep},
     },
 };
@@ -139,6 +141,27 @@ impl Subject {
         match self {
             Subject::Ledgers(i) => i.set_seats(id, owner, total),
             Subject::Port { .. } => self.port(self.store().set_seats(id, owner, total)),
+        }
+    }
+
+    pub fn join_waitlist(&self, course: CourseId, student: &Arc<str>) -> Answer<(Waiting, bool)> {
+        match self {
+            Subject::Ledgers(i) => i.join_waitlist(course, student),
+            Subject::Port { .. } => self.port(self.store().join_waitlist(course, student)),
+        }
+    }
+
+    pub fn leave_waitlist(&self, id: EntryId, student: &str) -> Answer<Waiting> {
+        match self {
+            Subject::Ledgers(i) => i.leave_waitlist(id, student),
+            Subject::Port { .. } => self.port(self.store().leave_waitlist(id, student)),
+        }
+    }
+
+    pub fn waitlist_entry(&self, id: EntryId) -> Answer<Waiting> {
+        match self {
+            Subject::Ledgers(i) => i.waitlist_entry(id),
+            Subject::Port { .. } => self.port(self.store().waitlist_entry(id)),
         }
     }
 
