@@ -1,6 +1,7 @@
 //! course-service's metrics: HTTP requests (by route and status), the seat totals across courses
 //! (computed when scraped; per-course series would be too many), reservation transitions, the
-//! expiry backlog and sweeps, served at `/metrics`. The store counts in plain numbers; this module
+//! expiry backlog and sweeps, the waitlists (lengths, offers made, taken and lapsed), served at
+//! `/metrics`. The store counts in plain numbers; this module
 //! alone turns them into Prometheus metrics.
 
 use crate::{
@@ -23,6 +24,7 @@ struct TransitionCounters {
     cancelled: Counter,
     expired: Counter,
     released: Counter,
+    offered: Counter,
     /// The counts already added, so each scrape adds only what happened since.
     seen: Arc<Mutex<Transitions>>,
 }
@@ -36,6 +38,7 @@ impl TransitionCounters {
             (&self.cancelled, now.cancelled, seen.cancelled),
             (&self.expired, now.expired, seen.expired),
             (&self.released, now.released, seen.released),
+            (&self.offered, now.offered, seen.offered),
         ] {
             counter.inc_by(now.saturating_sub(seen));
         }
@@ -65,13 +68,18 @@ pub fn endpoint(
         t.expired,
     );
     registry.register("seats_released", "Sold seats given back", t.released);
+    registry.register(
+        "waitlist_offers",
+        "Freed seats offered to waiting students (holds of their own)",
+        t.offered,
+    );
     registry.register("expiry_sweeps", "Expiry sweeps run", sweeps.sweeps.clone());
     registry.register(
         "expiry_sweep_duration_seconds",
         "Time each expiry sweep took",
         sweeps.duration.clone(),
     );
-    let gauges: [(&str, &str, Gauge); 6] = [
+    let gauges: [(&str, &str, Gauge); 11] = [
         ("courses", "Courses", Gauge::default()),
         ("seats_total", "Seats of all courses", Gauge::default()),
         (
@@ -84,6 +92,31 @@ pub fn endpoint(
         (
             "expiry_backlog",
             "Holds waiting to expire",
+            Gauge::default(),
+        ),
+        (
+            "waitlist_length",
+            "Students waiting for a seat, all courses",
+            Gauge::default(),
+        ),
+        (
+            "waitlist_offers_open",
+            "Offers held for waiting students now",
+            Gauge::default(),
+        ),
+        (
+            "waitlist_offers_taken",
+            "Waitlist entries whose offer was confirmed (enrolled)",
+            Gauge::default(),
+        ),
+        (
+            "waitlist_offers_lapsed",
+            "Waitlist entries whose offer ended untaken",
+            Gauge::default(),
+        ),
+        (
+            "waitlist_left",
+            "Waitlist entries their students left",
             Gauge::default(),
         ),
     ];
@@ -109,6 +142,11 @@ pub fn endpoint(
                 totals.seats_held,
                 totals.seats_sold,
                 totals.expiry_backlog,
+                totals.waitlist.waiting,
+                totals.waitlist.offered,
+                totals.waitlist.enrolled,
+                totals.waitlist.lapsed,
+                totals.waitlist.left,
             ];
             for ((_, _, gauge), value) in gauges.iter().zip(values) {
                 gauge.set(value as i64);

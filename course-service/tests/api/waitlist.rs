@@ -154,6 +154,23 @@ async fn an_offer_confirmed_enrols_and_one_that_lapses_passes_on() {
         "expired"
     );
     app.check_invariants().await;
+    let metrics = app
+        .client
+        .get(format!("{}/metrics", app.address))
+        .send()
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("text");
+    for line in [
+        "course_waitlist_offers_total 2",
+        "course_waitlist_offers_taken 1",
+        "course_waitlist_offers_lapsed 1",
+        "course_waitlist_length 0",
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in {metrics}");
+    }
 }
 
 #[tokio::test]
