@@ -181,8 +181,12 @@ async fn serve(args: Cli) -> anyhow::Result<()> {
 
     // Before the banner: whoever reads it may stop the launcher at once.
     let live = courses.live_streams();
+    let following = orders.stop_following();
     service_kit::shutdown::stop_on_signal_after(
-        move || live.close(),
+        move || {
+            live.close();
+            following.stop();
+        },
         vec![orders.handle(), courses.handle()],
     );
     let demo = demo_course(courses.store().as_ref()).await?;

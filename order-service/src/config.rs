@@ -48,6 +48,8 @@ pub struct Config {
     #[command(flatten)]
     pub payments: PaymentArgs,
     #[command(flatten)]
+    pub waitlist: WaitlistArgs,
+    #[command(flatten)]
     pub storage: StorageArgs,
     #[command(flatten)]
     pub telemetry: TelemetryArgs,
@@ -74,6 +76,7 @@ impl Config {
             port: 0,
             auth_jwt_secret: Some(secret),
             payments: PaymentArgs::default(),
+            waitlist: WaitlistArgs::default(),
             storage: StorageArgs::memory(),
             telemetry: TelemetryArgs::default(),
             server: ServerArgs::local(),
@@ -95,6 +98,46 @@ impl Config {
 
     pub fn reconcile_interval(&self) -> Duration {
         Duration::from_millis(self.reconcile_interval_ms)
+    }
+
+    /// How the feed follower reads course-service's event feed.
+    pub fn feed_settings(&self) -> crate::feed::FeedSettings {
+        crate::feed::FeedSettings {
+            wait: Duration::from_millis(self.waitlist.waitlist_feed_wait_ms),
+            batch: self.waitlist.waitlist_feed_batch,
+            timeout: self.course_timeout(),
+        }
+    }
+}
+
+/// Waitlist settings: following course-service's event feed, whose offers become orders.
+#[derive(Debug, Clone, clap::Args)]
+pub struct WaitlistArgs {
+    /// Whether this process follows course-service's event feed and turns waitlist offers into
+    /// orders (`true` or `false`). Of several replicas on one database one follows at a time
+    /// whatever this says; `false` leaves offers to the others (an offer nobody takes lapses).
+    #[arg(long, env = "WAITLIST_FOLLOW", default_value_t = true, action = clap::ArgAction::Set,
+          value_parser = clap::builder::BoolishValueParser::new())]
+    pub waitlist_follow: bool,
+    /// How long one read of the event feed waits for an event (a long poll), in milliseconds. An
+    /// event ends the wait at once; a course-service asked to stop finishes a long poll first, so
+    /// the default keeps its stop well within the usual 10 s grace.
+    #[arg(long, env = "WAITLIST_FEED_WAIT_MS", default_value_t = 5_000,
+          value_parser = clap::value_parser!(u64).range(100..=30_000))]
+    pub waitlist_feed_wait_ms: u64,
+    /// Most events read from the feed at once.
+    #[arg(long, env = "WAITLIST_FEED_BATCH", default_value_t = 200,
+          value_parser = clap::value_parser!(u32).range(1..=1000))]
+    pub waitlist_feed_batch: u32,
+}
+
+impl Default for WaitlistArgs {
+    fn default() -> Self {
+        WaitlistArgs {
+            waitlist_follow: true,
+            waitlist_feed_wait_ms: 5_000,
+            waitlist_feed_batch: 200,
+        }
     }
 }
 

@@ -20,6 +20,12 @@ pub enum ApiError {
     NotCancellable,
     #[error("this student already has an order for this course")]
     AlreadyEnrolled,
+    #[error("no such course")]
+    CourseNotFound,
+    #[error("the course has seats available: buy one instead of waiting")]
+    SeatsAvailable,
+    #[error("no such waitlist entry")]
+    WaitlistEntryNotFound,
     #[error("course-service is unavailable; try again shortly")]
     CourseServiceUnavailable,
     #[error("this Idempotency-Key was used with a different request body")]
@@ -53,6 +59,9 @@ impl ApiError {
             ApiError::OrderNotFound => (S::NOT_FOUND, ErrorCode::OrderNotFound),
             ApiError::NotCancellable => (S::CONFLICT, ErrorCode::OrderNotCancellable),
             ApiError::AlreadyEnrolled => (S::CONFLICT, ErrorCode::AlreadyEnrolled),
+            ApiError::CourseNotFound => (S::NOT_FOUND, ErrorCode::CourseNotFound),
+            ApiError::SeatsAvailable => (S::CONFLICT, ErrorCode::SeatsAvailable),
+            ApiError::WaitlistEntryNotFound => (S::NOT_FOUND, ErrorCode::WaitlistEntryNotFound),
             ApiError::CourseServiceUnavailable => {
                 (S::SERVICE_UNAVAILABLE, ErrorCode::CourseServiceUnavailable)
             }

@@ -8,6 +8,8 @@
 //! - [`course_client`]: the course-service calls, their retries and timeouts.
 //! - [`payment_client`]: the payment provider's calls (Stripe's API), webhook signatures.
 //! - [`reconciler`]: drives orders with work left in the background.
+//! - [`feed`]: follows course-service's event feed and turns waitlist offers into orders.
+//! - [`waitlist`]: a student's waitlist entries, as course-service keeps them, with their orders.
 //! - [`clock`]: where "now" comes from.
 //! - [`metrics`]: what `/metrics` reports.
 //! - [`routes`]: the HTTP handlers; [`error`]: their one error type.
@@ -19,6 +21,7 @@ pub mod course_client;
 pub mod delivery;
 pub mod domain;
 pub mod error;
+pub mod feed;
 pub mod idempotency;
 pub mod metrics;
 pub mod payment_client;
@@ -26,6 +29,7 @@ pub mod reconciler;
 pub mod repo;
 pub mod routes;
 pub mod startup;
+pub mod waitlist;
 pub mod workflow;
 
 pub use config::Config;

@@ -36,10 +36,12 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         course_service_url = %config.course_service_url,
         course_timeout_ms = config.course_timeout_ms,
         course_retry_max = config.course_retry_max,
+        waitlist_follow = config.waitlist.waitlist_follow,
         version = env!("CARGO_PKG_VERSION"),
         "order-service listening"
     );
-    service_kit::shutdown::stop_on_signal(vec![app.handle()]);
+    let following = app.stop_following();
+    service_kit::shutdown::stop_on_signal_after(move || following.stop(), vec![app.handle()]);
     app.run_until_stopped().await?;
     tracing::info!("order-service stopped");
     Ok(())

@@ -1,14 +1,22 @@
 //! order-service's metrics: HTTP requests (by route and status), orders by outcome, calls to
-//! course-service by result, retries, compensations and the reconciler's backlog, served at
-//! `/metrics`. It only reads counters and the repository's backlog; it changes nothing.
+//! course-service by result, retries, compensations, the reconciler's backlog, waitlist joins and
+//! leaves, and the feed follower's events, offers and lag, served at `/metrics`. It only reads
+//! counters and the repository's backlog; it changes nothing.
 
 use crate::{
-    course_client::CallMetrics, payment_client::stripe::StripeCallMetrics, repo::OrderRepo,
-    workflow::Workflow,
+    course_client::CallMetrics, feed::FeedMetrics, payment_client::stripe::StripeCallMetrics,
+    repo::OrderRepo, waitlist::WaitlistMetrics, workflow::Workflow,
 };
 use prometheus_client::{metrics::gauge::Gauge, registry::Registry};
 use service_kit::metrics::{HttpMetrics, MetricsEndpoint};
 use std::sync::Arc;
+
+/// The counters of the waitlist routes and of the feed follower.
+#[derive(Debug, Clone, Default)]
+pub struct WaitlistCounters {
+    pub routes: WaitlistMetrics,
+    pub feed: FeedMetrics,
+}
 
 /// The registry and `/metrics` of one order-service, and the HTTP metrics the server records.
 pub fn endpoint(
@@ -16,6 +24,7 @@ pub fn endpoint(
     orders: Arc<dyn OrderRepo>,
     calls: Option<CallMetrics>,
     stripe: Option<StripeCallMetrics>,
+    waitlist: WaitlistCounters,
 ) -> (MetricsEndpoint, HttpMetrics) {
     let mut registry = Registry::with_prefix("order");
     let http = HttpMetrics::register(&mut registry);
@@ -87,6 +96,7 @@ pub fn endpoint(
             stripe.attempts,
         );
     }
+    register_waitlist(&mut registry, waitlist);
     let backlog = Gauge::<i64>::default();
     registry.register(
         "reconciler_backlog",
@@ -106,4 +116,36 @@ pub fn endpoint(
         }
     };
     (MetricsEndpoint::new(registry, refresh), http)
+}
+
+fn register_waitlist(registry: &mut Registry, counters: WaitlistCounters) {
+    let WaitlistCounters { routes, feed } = counters;
+    registry.register(
+        "waitlist_joins",
+        "Waitlist joins answered: new (201) or again (200, the student's open entry)",
+        routes.joins,
+    );
+    registry.register(
+        "waitlist_leaves",
+        "Waitlist leaves answered (repeats included)",
+        routes.leaves,
+    );
+    registry.register(
+        "waitlist_offers_taken",
+        "Waitlist offers read from course-service's feed, by outcome: new (an order recorded \
+         for the offer), duplicate (recorded before), refused (the student has another live \
+         order for the course)",
+        feed.offers,
+    );
+    registry.register(
+        "feed_events_read",
+        "Events read from course-service's event feed, of any type",
+        feed.events_read,
+    );
+    registry.register(
+        "feed_lag_seconds",
+        "Age in seconds of the last feed event handled while batches come full (more may \
+         follow); 0 once caught up",
+        feed.lag_seconds,
+    );
 }

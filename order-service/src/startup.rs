@@ -1,13 +1,18 @@
 //! Builds the order-service application: the course-service client, the repository, the workflow
-//! and its reconciler, then the server on a bound listener (port 0 works). Every piece of state is
-//! created once, here, and handed to the routes as application data of its own (the repository,
-//! the key store, the course client, the workflow). Reads no environment and sets no globals.
+//! and its reconciler, the feed follower (unless `WAITLIST_FOLLOW=false`), then the server on a
+//! bound listener (port 0 works). Every piece of state is created once, here, and handed to the
+//! routes as application data of its own (the repository, the key store, the course client, the
+//! workflow, the waitlist). Reads no environment and sets no globals.
 
 use crate::{
     clock::Clock,
     config::Config,
-    course_client::{CallMetrics, CourseClient, HttpCourseClient, HttpCourseClientConfig},
+    course_client::{
+        CallMetrics, CourseApi, CourseClient, HttpCourseClient, HttpCourseClientConfig,
+    },
+    feed::{self, Follower},
     idempotency::KeyStore,
+    metrics::WaitlistCounters,
     payment_client::{
         PaymentClient,
         stripe::{StripeCallMetrics, StripeClient, StripeClientConfig},
@@ -15,6 +20,7 @@ use crate::{
     reconciler::Reconciler,
     repo::{self, Backend, OrderRepo, testing::Inspect},
     routes::{self, payments::Webhook},
+    waitlist::Waitlist,
     workflow::{Payments, Workflow},
 };
 use actix_web::{dev::Server, web};
@@ -29,6 +35,7 @@ pub struct Application {
     server: Server,
     backend: Backend,
     reconciler: JoinHandle<()>,
+    follower: Option<feed::Running>,
 }
 
 impl std::fmt::Debug for Application {
@@ -66,7 +73,7 @@ impl Application {
     /// configured.
     pub async fn build_with_client(
         config: &Config,
-        client: Arc<dyn CourseClient>,
+        client: Arc<dyn CourseApi>,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
         let payments = stripe_client(config, Arc::clone(&clock))?
@@ -77,7 +84,7 @@ impl Application {
     /// Builds the service around any course-service and payment clients (tests pass fakes).
     pub async fn build_with_clients(
         config: &Config,
-        client: Arc<dyn CourseClient>,
+        client: Arc<dyn CourseApi>,
         payments: Option<Arc<dyn PaymentClient>>,
         clock: Arc<dyn Clock>,
     ) -> anyhow::Result<Self> {
@@ -86,7 +93,7 @@ impl Application {
 
     async fn assemble(
         config: &Config,
-        client: Arc<dyn CourseClient>,
+        client: Arc<dyn CourseApi>,
         payments: Option<Arc<dyn PaymentClient>>,
         clock: Arc<dyn Clock>,
         calls: ClientMetrics,
@@ -96,7 +103,7 @@ impl Application {
         let backend = repo::open(config, Arc::clone(&clock)).await?;
         let mut workflow = Workflow::new(
             Arc::clone(&backend.orders),
-            Arc::clone(&client),
+            Arc::clone(&client) as Arc<dyn CourseClient>,
             config.order_deadline(),
         )
         .with_clock(Arc::clone(&clock));
@@ -109,6 +116,7 @@ impl Application {
                 let secret = webhook_secret.context(
                     "a payment client needs STRIPE_WEBHOOK_SECRET to check its webhooks",
                 )?;
+                let clock = Arc::clone(&clock);
                 Some(web::Data::new(Webhook { secret, clock }))
             }
             None => None,
@@ -119,18 +127,38 @@ impl Application {
             keys: Arc::clone(&backend.keys),
         }
         .spawn(config.reconcile_interval());
+        let counters = WaitlistCounters::default();
+        let follower = config.waitlist.waitlist_follow.then(|| {
+            Follower {
+                feed: Arc::clone(&client) as _,
+                store: Arc::clone(&backend.feed),
+                workflow: workflow.clone(),
+                clock,
+                settings: config.feed_settings(),
+                metrics: counters.feed.clone(),
+                holder: format!("order-service-{}", uuid::Uuid::now_v7()),
+            }
+            .spawn()
+        });
+        let waitlist = web::Data::new(Waitlist {
+            client: Arc::clone(&client) as _,
+            orders: Arc::clone(&backend.orders),
+            workflow: workflow.clone(),
+            metrics: counters.routes.clone(),
+        });
         let (listener, port) = server::bind(&config.host, config.port)?;
         let (metrics, http_metrics) = crate::metrics::endpoint(
             &workflow,
             Arc::clone(&backend.orders),
             calls.course,
             calls.stripe,
+            counters,
         );
         let metrics = web::Data::new(metrics);
         let workflow = web::Data::new(workflow);
         let orders: web::Data<dyn OrderRepo> = web::Data::from(Arc::clone(&backend.orders));
         let key_store: web::Data<dyn KeyStore> = web::Data::from(Arc::clone(&backend.keys));
-        let course: web::Data<dyn CourseClient> = web::Data::from(client);
+        let course: web::Data<dyn CourseClient> = web::Data::from(client as Arc<dyn CourseClient>);
         let server = server::serve(
             listener,
             &config.server_options(),
@@ -141,6 +169,7 @@ impl Application {
                     .app_data(orders.clone())
                     .app_data(key_store.clone())
                     .app_data(course.clone())
+                    .app_data(waitlist.clone())
                     .app_data(metrics.clone());
                 if let Some(webhook) = &webhook {
                     cfg.app_data(webhook.clone());
@@ -153,6 +182,7 @@ impl Application {
             server,
             backend,
             reconciler,
+            follower,
         })
     }
 
@@ -174,11 +204,23 @@ impl Application {
         self.server.handle()
     }
 
+    /// The switch that stops the feed follower: call it when the process is asked to stop,
+    /// before stopping the server (see [`feed::StopFollowing`]). [`Self::run_until_stopped`]
+    /// stops the follower in any case once the server has stopped.
+    pub fn stop_following(&self) -> feed::StopFollowing {
+        self.follower
+            .as_ref()
+            .map_or_else(feed::StopFollowing::none, feed::Running::switch)
+    }
+
     /// Serves until stopped through the handle (in-flight requests finish), then stops the
-    /// reconciler and makes every change durable.
+    /// reconciler and the feed follower (which gives its lease up) and makes every change durable.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let result = self.server.await;
         self.reconciler.abort();
+        if let Some(follower) = self.follower {
+            follower.stop().await;
+        }
         if let Err(e) = self.backend.orders.close().await {
             tracing::error!(error = %e, "could not flush the store at shutdown");
         }

@@ -542,6 +542,72 @@ async fn kill_under_load(kill_orders: bool) {
     );
     let orders = system.settle_and_check(&students, &courses).await;
     check_acknowledged(&orders, &acks);
+    system.check_feed(&courses).await;
+}
+
+impl System {
+    /// The event feed after a crash: numbered 1, 2, 3, ... with no gap or repeat, each hold told
+    /// as held once and ended at most once, and each course's latest event showing its counts now.
+    async fn check_feed(&self, courses: &[Uuid]) {
+        let token = self.token(Role::Service, "checker");
+        let mut events: Vec<Value> = Vec::new();
+        let mut after = String::new();
+        loop {
+            let url = format!("{}/api/events?limit=1000{after}", self.course_base);
+            let (status, page) = self
+                .call(Method::GET, url, Some(token.clone()), None, None)
+                .await;
+            assert_eq!(status, StatusCode::OK, "{page}");
+            let items = page["items"].as_array().expect("items").clone();
+            if items.is_empty() {
+                break;
+            }
+            after = format!("&after={}", page["next_cursor"].as_str().expect("cursor"));
+            events.extend(items);
+        }
+        let numbers: Vec<u64> = events
+            .iter()
+            .map(|e| {
+                let cursor = e["cursor"].as_str().expect("cursor");
+                u64::from_str_radix(cursor.trim_start_matches("ev1_"), 16).expect("hex")
+            })
+            .collect();
+        let expected: Vec<u64> = (1..=numbers.len() as u64).collect();
+        assert_eq!(numbers, expected, "the feed has a gap or a repeat");
+        let mut told: BTreeMap<String, (usize, usize)> = BTreeMap::new();
+        for e in &events {
+            let Some(id) = e["reservation_id"].as_str() else {
+                continue;
+            };
+            let (held, ended) = told.entry(id.to_owned()).or_default();
+            match e["type"].as_str() {
+                Some("reservation.held") => *held += 1,
+                Some("reservation.cancelled" | "reservation.expired") => *ended += 1,
+                _ => {}
+            }
+        }
+        for (id, (held, ended)) in told {
+            assert!(
+                held <= 1 && ended <= 1,
+                "reservation {id} told {held} holds, {ended} ends"
+            );
+        }
+        for course in courses {
+            let url = format!("{}/api/courses/{course}", self.course_base);
+            let (_, now) = self.call(Method::GET, url, None, None, None).await;
+            let last = events
+                .iter()
+                .rev()
+                .find(|e| e["course_id"] == json!(course))
+                .expect("the course's events");
+            for field in ["seats_total", "seats_available", "seats_held", "seats_sold"] {
+                assert_eq!(
+                    last["course"][field], now[field],
+                    "{field} of {course}: {last}"
+                );
+            }
+        }
+    }
 }
 
 fn victim(system: &System, orders: bool) -> &Mutex<ServiceProcess> {
@@ -588,4 +654,102 @@ fn an_unreadable_store_stops_each_service_and_is_left_untouched() {
             b"not a store: somebody's precious data"
         );
     }
+}
+
+/// Ten buyers cancel at once while ten students wait, and a service is killed with SIGKILL as
+/// the freed seats become offers and the offers orders; after the restart every offer ended in
+/// exactly one confirmed order, and every seat sold has one.
+async fn kill_mid_promotion(kill_orders: bool) {
+    let system = Arc::new(System::start());
+    let course = system.create_course(10).await;
+    let mut bought = Vec::new();
+    for i in 0..10 {
+        let (status, order) = system.buy(&format!("buyer-{i}"), course, None).await;
+        assert_eq!(status, StatusCode::CREATED, "{order}");
+        bought.push(order["id"].as_str().expect("id").to_owned());
+    }
+    let waiters: Vec<String> = (0..10).map(|i| format!("waiter-{i}")).collect();
+    for waiter in &waiters {
+        let url = format!("{}/api/waitlist", system.order_base);
+        let token = system.token(Role::Student, waiter);
+        let body = json!({ "course_id": course });
+        let (status, entry) = system
+            .call(Method::POST, url, Some(token), Some(body), None)
+            .await;
+        assert_eq!(status, StatusCode::CREATED, "{entry}");
+    }
+    let cancels = bought.iter().enumerate().map(|(i, order)| {
+        let (system, order) = (Arc::clone(&system), order.clone());
+        tokio::spawn(async move { system.cancel(&format!("buyer-{i}"), &order).await })
+    });
+    let crash = {
+        let system = Arc::clone(&system);
+        tokio::spawn(async move {
+            tokio::time::sleep(Duration::from_millis(30)).await;
+            victim(&system, kill_orders).lock().kill9();
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            tokio::task::spawn_blocking(move || victim(&system, kill_orders).lock().restart())
+                .await
+                .expect("restart");
+        })
+    };
+    let cancelled = join_all(cancels).await;
+    crash.await.expect("crash task");
+    // A cancel the crash cut off is asked again, as its student would.
+    for (i, answer) in cancelled.into_iter().enumerate() {
+        if answer.expect("task").0 != StatusCode::OK {
+            let deadline = Instant::now() + Duration::from_secs(20);
+            loop {
+                let (status, body) = system.cancel(&format!("buyer-{i}"), &bought[i]).await;
+                if status == StatusCode::OK {
+                    break;
+                }
+                assert!(Instant::now() < deadline, "cancel never answered: {body}");
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+    }
+    // Every waiter ends enrolled through exactly one confirmed order.
+    let deadline = Instant::now() + Duration::from_secs(30);
+    for waiter in &waiters {
+        loop {
+            let url = format!("{}/api/waitlist", system.order_base);
+            let token = system.token(Role::Student, waiter);
+            let (_, list) = system.call(Method::GET, url, Some(token), None, None).await;
+            let entry = list["items"][0].clone();
+            if entry["status"] == "enrolled" && !entry["order_id"].is_null() {
+                break;
+            }
+            if Instant::now() > deadline {
+                let order = entry["order_id"].as_str().unwrap_or("");
+                let url = format!("{}/api/orders/{order}", system.order_base);
+                let token = system.token(Role::Student, waiter);
+                let (_, order) = system.call(Method::GET, url, Some(token), None, None).await;
+                panic!("{waiter} never enrolled: {entry}, order {order}");
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+    let mut students: Vec<String> = (0..10).map(|i| format!("buyer-{i}")).collect();
+    students.extend(waiters.iter().cloned());
+    let orders = system.settle_and_check(&students, &[course]).await;
+    for waiter in &waiters {
+        let confirmed = orders[waiter]
+            .iter()
+            .filter(|o| o["status"] == "confirmed")
+            .count();
+        assert_eq!(confirmed, 1, "{waiter}: {:?}", orders[waiter]);
+    }
+    let c = system.course(course).await;
+    assert_eq!(
+        (c["seats_sold"].as_u64(), c["waitlist_length"].as_u64()),
+        (Some(10), Some(0)),
+        "{c}"
+    );
+    system.check_feed(&[course]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn order_service_killed_mid_promotion_leaves_every_offer_one_order() {
+    kill_mid_promotion(true).await;
 }

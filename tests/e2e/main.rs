@@ -15,3 +15,4 @@ mod payments_crash;
 mod readme;
 mod security;
 mod tracing;
+mod waitlist;

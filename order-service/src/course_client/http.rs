@@ -1,6 +1,9 @@
-//! The HTTP implementation of [`CourseClient`]: pooled keep-alive connections, a timeout on every
-//! attempt, the retry policy of [`super::retry`], a short-lived service token, and the caller's
-//! request id forwarded on every call.
+//! The HTTP implementation of [`CourseClient`] (and, in `waitlist`, of the waitlist and feed
+//! calls): pooled keep-alive connections, a timeout on every attempt, the retry policy of
+//! [`super::retry`], a short-lived service token, and the caller's request id forwarded on every
+//! call.
+
+mod waitlist;
 
 use super::{
     CallContext, CourseClient, CourseError, StudentId,
@@ -17,6 +20,7 @@ use reqwest::header::{AUTHORIZATION, HeaderValue};
 use reqwest::{Method, StatusCode};
 use reqwest_middleware::{ClientBuilder, ClientWithMiddleware};
 use reqwest_retry::RetryTransientMiddleware;
+use serde::{Serialize, de::DeserializeOwned};
 use service_kit::{TokenKeys, otel};
 use shared_types::{ErrorCode, Problem, PutReservation, REQUEST_ID_HEADER, Reservation, Role};
 use std::{sync::Arc, time::Duration};
@@ -45,6 +49,8 @@ pub struct HttpCourseClient {
     probe: reqwest::Client,
     tokens: Arc<ServiceTokens>,
     metrics: CallMetrics,
+    /// The timeout of one attempt (a long poll of the feed gets its wait on top).
+    timeout: Duration,
 }
 
 /// Labels of a call count: which call, and how it ended.
@@ -102,6 +108,7 @@ impl HttpCourseClient {
             probe: raw,
             tokens: Arc::new(ServiceTokens::new(keys)),
             metrics,
+            timeout: config.timeout,
         })
     }
 
@@ -119,28 +126,43 @@ impl HttpCourseClient {
             "/cancel" => "cancel",
             _ => "release",
         };
-        let mut url = self.base_url.clone();
-        url.set_path(&format!(
-            "{}/api/courses/{}/reservations/{}{}",
-            self.base_path, ctx.course_id, ctx.reservation_id, action
+        let url = self.url(&format!(
+            "/api/courses/{}/reservations/{}{}",
+            ctx.course_id, ctx.reservation_id, action
         ));
+        let span = client_span(call);
+        span.record(
+            "reservation_id",
+            tracing::field::display(ctx.reservation_id),
+        );
+        let sent = self.send(call, method, url, &ctx.request_id, body, span);
+        sent.await.map(|(_, reservation)| reservation)
+    }
+
+    /// course-service's URL for `path` (which starts with `/`).
+    fn url(&self, path: &str) -> reqwest::Url {
+        let mut url = self.base_url.clone();
+        url.set_path(&format!("{}{path}", self.base_path));
+        url
+    }
+
+    /// Sends one call through the retrying client with the service token and the request id,
+    /// under `span`, and counts it as `call`; the answer's status and body.
+    async fn send<T: DeserializeOwned>(
+        &self,
+        call: &'static str,
+        method: Method,
+        url: reqwest::Url,
+        request_id: &str,
+        body: Option<&(impl Serialize + Sync + ?Sized)>,
+        span: tracing::Span,
+    ) -> Result<(StatusCode, T), CourseError> {
         let delivery = Delivery::default();
-        // A client span (only while exporting traces) whose context course-service continues.
-        let span = if otel::enabled() {
-            tracing::info_span!(
-                "course-service call",
-                otel.name = format!("course-service {call}"),
-                otel.kind = "client",
-                reservation_id = %ctx.reservation_id,
-            )
-        } else {
-            tracing::Span::none()
-        };
         let mut request = self
             .http
             .request(method, url)
             .header(AUTHORIZATION, self.tokens.current())
-            .header(REQUEST_ID_HEADER, &ctx.request_id)
+            .header(REQUEST_ID_HEADER, request_id)
             .with_extension(delivery.clone());
         if let Some(traceparent) = span.in_scope(otel::traceparent) {
             request = request.header(otel::TRACEPARENT_HEADER, traceparent);
@@ -153,7 +175,12 @@ impl HttpCourseClient {
             Err(_) if !delivery.maybe_delivered() => Err(CourseError::NotDelivered),
             Err(e) => Err(CourseError::Unknown(format!("{e:#}"))),
         };
-        let result = match &outcome {
+        self.count(call, &outcome);
+        outcome
+    }
+
+    fn count<T>(&self, call: &'static str, outcome: &Result<T, CourseError>) {
+        let result = match outcome {
             Ok(_) => "ok",
             Err(CourseError::Refused { .. }) => "refused",
             Err(CourseError::NotDelivered) => "not_delivered",
@@ -163,17 +190,34 @@ impl HttpCourseClient {
             .calls
             .get_or_create(&CallLabels { call, result })
             .inc();
-        outcome
     }
 }
 
-async fn decode(response: reqwest::Response) -> Result<Reservation, CourseError> {
+/// A client span (only while exporting traces) whose context course-service continues.
+fn client_span(call: &'static str) -> tracing::Span {
+    if otel::enabled() {
+        tracing::info_span!(
+            "course-service call",
+            otel.name = format!("course-service {call}"),
+            otel.kind = "client",
+            reservation_id = tracing::field::Empty,
+        )
+    } else {
+        tracing::Span::none()
+    }
+}
+
+/// A success's status and body, or the refusal's `code` (a 4xx other than 429), or unknown.
+async fn decode<T: DeserializeOwned>(
+    response: reqwest::Response,
+) -> Result<(StatusCode, T), CourseError> {
     let status = response.status();
     if status.is_success() {
         return response
-            .json::<Reservation>()
+            .json::<T>()
             .await
-            .map_err(|e| CourseError::Unknown(format!("unreadable reservation: {e}")));
+            .map(|body| (status, body))
+            .map_err(|e| CourseError::Unknown(format!("unreadable answer: {e}")));
     }
     if status.is_client_error() && status != StatusCode::TOO_MANY_REQUESTS {
         let problem = response.json::<Problem>().await.ok();
@@ -222,8 +266,7 @@ impl CourseClient for HttpCourseClient {
     }
 
     async fn is_reachable(&self) -> bool {
-        let mut url = self.base_url.clone();
-        url.set_path(&format!("{}/health/live", self.base_path));
+        let url = self.url("/health/live");
         let probe = self
             .probe
             .get(url)

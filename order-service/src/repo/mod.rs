@@ -1,6 +1,7 @@
 //! The storage port: everything the workflow, the routes and the reconciler need from wherever
 //! orders live ([`OrderRepo`]), its error, and [`open`], which chooses the backend. The key store
-//! half of the port is [`crate::idempotency::KeyStore`]; every backend implements both.
+//! half of the port is [`crate::idempotency::KeyStore`], the feed follower's
+//! [`crate::feed::FeedStore`]; every backend implements all three.
 //!
 //! - [`embedded`]: the orders in memory, durable through the embedded journal (or in memory
 //!   only). One process owns the state.
@@ -21,9 +22,10 @@ use crate::{
     clock::Clock,
     config::Config,
     domain::{
-        NewOrder, Order, OrderId, Payment, Price, ReservationId, Status, Step, StudentId,
+        NewOrder, Offer, Order, OrderId, Payment, Price, ReservationId, Status, Step, StudentId,
         Transition,
     },
+    feed::FeedStore,
     idempotency::{KeyStore, KeyStoreError},
 };
 use anyhow::Context;
@@ -59,6 +61,16 @@ impl From<RepoError> for KeyStoreError {
 /// The student already has a live (pending or confirmed) order for the course: this one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct AlreadyLive(pub OrderId);
+
+/// The result of recording an order under an id chosen before (an offer's): the new order, or
+/// the one recorded under that id before (whatever became of it since).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Begun {
+    /// Recorded now, leased to the caller.
+    New(Order),
+    /// Recorded before; nothing changed.
+    Existing(Order),
+}
 
 /// What a step learned besides its transition, saved with it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -134,6 +146,13 @@ pub trait OrderRepo: Send + Sync + std::fmt::Debug + 'static {
     /// Records a new order at its first step, leased to the caller, unless the student already
     /// has a live order for this course.
     async fn begin(&self, request: &NewOrder) -> Result<Result<Order, AlreadyLive>, RepoError>;
+
+    /// Records the order of a waitlist offer ([`Order::for_offer`]: its id is the offer's
+    /// reservation id) at its first step, leased to the caller; when an order with that id exists
+    /// already, that one, unchanged, so that recording an offer again (a redelivery, another
+    /// replica, a restart) records it once. [`AlreadyLive`] when the student has another live
+    /// order for the course.
+    async fn begin_offer(&self, offer: &Offer) -> Result<Result<Begun, AlreadyLive>, RepoError>;
 
     async fn get(&self, id: OrderId) -> Result<Option<Order>, RepoError>;
 
@@ -215,17 +234,19 @@ pub trait OrderRepo: Send + Sync + std::fmt::Debug + 'static {
 pub struct Backend {
     pub orders: Arc<dyn OrderRepo>,
     pub keys: Arc<dyn KeyStore>,
+    pub feed: Arc<dyn FeedStore>,
     /// For tests and reports only.
     pub inspect: Arc<dyn testing::Inspect>,
 }
 
 impl Backend {
     /// The faces of one backend.
-    pub fn of<B: OrderRepo + KeyStore + testing::Inspect>(backend: B) -> Backend {
+    pub fn of<B: OrderRepo + KeyStore + FeedStore + testing::Inspect>(backend: B) -> Backend {
         let backend = Arc::new(backend);
         Backend {
             orders: backend.clone(),
             keys: backend.clone(),
+            feed: backend.clone(),
             inspect: backend,
         }
     }

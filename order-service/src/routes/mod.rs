@@ -1,5 +1,5 @@
-//! The HTTP surface of order-service: thin handlers over the workflow, the repository and the
-//! key store, each handed in as application data of its own. [`endpoints`](fn@endpoints) is the one list of
+//! The HTTP surface of order-service: thin handlers over the workflow, the repository, the
+//! key store and the waitlist, each handed in as application data of its own. [`endpoints`](fn@endpoints) is the one list of
 //! routes the server is built from and the OpenAPI document describes. Handlers parse, call and
 //! answer; they hold no rules.
 
@@ -8,6 +8,7 @@ pub mod health;
 pub mod openapi;
 pub mod orders;
 pub mod payments;
+pub mod waitlist;
 
 use actix_web::{Route, http::Method, web};
 use service_kit::endpoints::{self, Endpoint};
@@ -27,6 +28,15 @@ pub fn endpoints() -> Vec<Endpoint> {
         }),
         e(Method::POST, "/api/orders/{order_id}/cancel", || {
             web::post().to(orders::cancel)
+        }),
+        e(Method::POST, "/api/waitlist", || {
+            web::post().to(waitlist::join)
+        }),
+        e(Method::GET, "/api/waitlist", || {
+            web::get().to(waitlist::list)
+        }),
+        e(Method::DELETE, "/api/waitlist/{entry_id}", || {
+            web::delete().to(waitlist::leave)
         }),
         e(Method::POST, payments::STRIPE_WEBHOOK_PATH, || {
             web::post().to(payments::stripe_webhook)

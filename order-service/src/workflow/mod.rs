@@ -1,7 +1,8 @@
 //! The order workflow: placing an order (record it, then drive its saga within the request
-//! deadline), cancelling one (record the request, then give the seat back), and the reconciler's
-//! visit of an order with work left. Every path drives the saga the same way ([`advance`]), from
-//! the step the order has saved, and gives back the lease it took when its work ends.
+//! deadline), taking a waitlist offer (record its order, then drive it, [`offer`]), cancelling
+//! one (record the request, then give the seat back), and the reconciler's visit of an order with
+//! work left. Every path drives the saga the same way ([`advance`]), from the step the order has
+//! saved, and gives back the lease it took when its work ends.
 //!
 //! A request waits for its saga up to the order deadline and answers 202 with the pending order if
 //! it is not settled by then; the saga keeps running and settles it, and gives the lease back when
@@ -12,9 +13,11 @@
 //! [`crate::domain`]) and answers in domain values: [`crate::error::ApiError`] maps them to HTTP.
 
 pub mod advance;
+pub mod offer;
 pub mod pay;
 
 pub use advance::Driven;
+pub use offer::OfferTaken;
 pub use pay::{EventApplied, PaymentMetrics, Payments};
 
 use crate::{

@@ -1,10 +1,11 @@
 //! `FakeCourseClient`: behaves like course-service for one course, except where a test scripts a
-//! failure for the next calls of an operation.
+//! failure for the next calls of an operation. Its waitlist and event feed are in `fake_feed`.
 
+use crate::fake_feed::Feed;
 use async_trait::async_trait;
 use order_service::{
     course_client::{CallContext, CourseClient, CourseError},
-    domain::{ReservationId, StudentId},
+    domain::{CourseId, ReservationId, StudentId},
 };
 use parking_lot::Mutex;
 use shared_types::{ErrorCode, Reservation, ReservationStatus};
@@ -20,6 +21,10 @@ pub enum Op {
     Cancel,
     Release,
     Get,
+    Join,
+    Entries,
+    Leave,
+    Events,
 }
 
 /// A scripted answer for one call.
@@ -34,17 +39,21 @@ pub enum Step {
 }
 
 #[derive(Debug)]
-struct State {
-    seats: u32,
-    price: i64,
-    reservations: HashMap<ReservationId, Reservation>,
+pub(crate) struct State {
+    pub seats: u32,
+    pub price: i64,
+    pub reservations: HashMap<ReservationId, Reservation>,
     script: HashMap<Op, VecDeque<Step>>,
     calls: Vec<Op>,
+    /// The waitlist and the event feed of the course.
+    pub feed: Feed,
 }
 
 #[derive(Debug)]
 pub struct FakeCourseClient {
-    state: Mutex<State>,
+    pub(crate) state: Mutex<State>,
+    /// Woken whenever an event is published (readers of the feed wait on it).
+    pub(crate) published: tokio::sync::Notify,
 }
 
 pub fn unknown() -> CourseError {
@@ -60,8 +69,26 @@ impl FakeCourseClient {
                 reservations: HashMap::new(),
                 script: HashMap::new(),
                 calls: Vec::new(),
+                feed: Feed::new(CourseId::generate()),
             }),
+            published: tokio::sync::Notify::new(),
         }
+    }
+
+    /// The course the fake's waitlist belongs to (its reservations take seats of any course id).
+    pub fn course_id(&self) -> CourseId {
+        self.state.lock().feed.course
+    }
+
+    pub fn set_price(&self, cents: i64) {
+        self.state.lock().price = cents;
+    }
+
+    /// The next scripted step of `op`, counting the call.
+    pub(crate) fn next_step(&self, op: Op) -> Option<Step> {
+        let mut state = self.state.lock();
+        state.calls.push(op);
+        state.script.get_mut(&op).and_then(VecDeque::pop_front)
     }
 
     pub fn script(&self, op: Op, steps: impl IntoIterator<Item = Step>) {
@@ -85,17 +112,32 @@ impl FakeCourseClient {
             .map(|r| r.status)
     }
 
-    /// The hold's time runs out (as course-service's sweep marks it).
+    /// The hold's time runs out (as course-service's sweep marks it); an offer's seat passes on.
     pub fn expire(&self, reservation: ReservationId) {
-        if let Some(r) = self.state.lock().reservations.get_mut(&reservation)
-            && r.status == ReservationStatus::Held
         {
+            let mut state = self.state.lock();
+            let Some(r) = state.reservations.get_mut(&reservation) else {
+                return;
+            };
+            if r.status != ReservationStatus::Held {
+                return;
+            }
             r.status = ReservationStatus::Expired;
+            let r = r.clone();
+            state.seat_freed("reservation.expired", &r);
         }
+        self.published.notify_waiters();
     }
 
+    /// Changes the capacity; seats added go to students waiting first.
     pub fn set_seats(&self, seats: u32) {
-        self.state.lock().seats = seats;
+        {
+            let mut state = self.state.lock();
+            state.seats = seats;
+            state.publish("course.updated", None);
+            state.promote();
+        }
+        self.published.notify_waiters();
     }
 
     /// Seats held or sold.
@@ -119,12 +161,7 @@ impl FakeCourseClient {
         ctx: &CallContext,
         student: Option<&str>,
     ) -> Result<Reservation, CourseError> {
-        let step = {
-            let mut state = self.state.lock();
-            state.calls.push(op);
-            state.script.get_mut(&op).and_then(VecDeque::pop_front)
-        };
-        match step {
+        let answer = match self.next_step(op) {
             Some(Step::Fail(e)) => Err(e),
             Some(Step::ApplyThenFail(e)) => {
                 let _ = self.apply(op, ctx, student);
@@ -135,7 +172,9 @@ impl FakeCourseClient {
                 self.apply(op, ctx, student)
             }
             None => self.apply(op, ctx, student),
-        }
+        };
+        self.published.notify_waiters();
+        answer
     }
 
     fn apply(
@@ -169,6 +208,7 @@ impl FakeCourseClient {
             (Op::Reserve, None) => {
                 let r = reservation(ctx, student.map(str::to_owned), price, S::Held);
                 state.reservations.insert(ctx.reservation_id, r.clone());
+                state.publish("reservation.held", Some(&r));
                 Ok(r)
             }
             (Op::Get | Op::Confirm | Op::Release, None) => {
@@ -181,9 +221,13 @@ impl FakeCourseClient {
             }
             (Op::Get, Some(r)) => Ok(r.clone()),
             (Op::Confirm, Some(r)) => match r.status {
-                S::Held | S::Confirmed => {
+                S::Confirmed => Ok(r.clone()),
+                S::Held => {
                     r.status = S::Confirmed;
-                    Ok(r.clone())
+                    let r = r.clone();
+                    state.publish("reservation.confirmed", Some(&r));
+                    state.feed.offer_taken(r.id);
+                    Ok(r)
                 }
                 S::Expired => refuse(410, ErrorCode::ReservationExpired),
                 _ => refuse(409, ErrorCode::ReservationCancelled),
@@ -191,18 +235,24 @@ impl FakeCourseClient {
             (Op::Cancel, Some(r)) => match r.status {
                 S::Held => {
                     r.status = S::Cancelled;
-                    Ok(r.clone())
+                    let r = r.clone();
+                    state.seat_freed("reservation.cancelled", &r);
+                    Ok(r)
                 }
                 S::Confirmed => refuse(409, ErrorCode::ReservationConfirmed),
                 _ => Ok(r.clone()),
             },
             (Op::Release, Some(r)) => match r.status {
-                S::Confirmed | S::Released => {
+                S::Released => Ok(r.clone()),
+                S::Confirmed => {
                     r.status = S::Released;
-                    Ok(r.clone())
+                    let r = r.clone();
+                    state.seat_freed("reservation.released", &r);
+                    Ok(r)
                 }
                 _ => refuse(409, ErrorCode::ReservationNotConfirmed),
             },
+            _ => unreachable!("{op:?} is not a reservation call"),
         }
     }
 }

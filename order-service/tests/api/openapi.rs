@@ -31,6 +31,33 @@ fn the_document_is_openapi_3_1_with_the_error_body_and_the_bearer_scheme() {
     }
 }
 
+#[test]
+fn the_waitlist_routes_document_every_status_they_answer() {
+    let doc = serde_json::to_value(ApiDoc::openapi()).expect("json");
+    for (path, method, statuses) in [
+        (
+            "/api/waitlist",
+            "post",
+            &["200", "201", "400", "401", "403", "404", "409", "503"][..],
+        ),
+        ("/api/waitlist", "get", &["200", "401", "403", "503"][..]),
+        (
+            "/api/waitlist/{entry_id}",
+            "delete",
+            &["200", "400", "401", "403", "404", "503"][..],
+        ),
+    ] {
+        let responses = &doc["paths"][path][method]["responses"];
+        for status in statuses {
+            assert!(
+                responses[status].is_object(),
+                "{method} {path} documents {status}"
+            );
+        }
+    }
+    assert!(doc["components"]["schemas"]["WaitlistEntry"].is_object());
+}
+
 /// The saga's steps, in the words every description of them uses.
 const SAGA: &str = "record the order -> hold a seat -> (pay) -> confirm it";
 

@@ -4,12 +4,15 @@
 //! - `store`: the orders, the live slots, each student's order ids, the work left and its
 //!   leases; applies [`crate::domain::rules`] under its entry locks.
 //! - `keys`: the idempotency keys, per student, compactly; the payment events applied.
+//! - `feed`: the orders of waitlist offers (recorded once under the offer's id), the feed
+//!   follower's cursor and lease.
 //! - `records`: what is written to disk, and rebuilding the state from it at start-up.
 //! - `port`: the async faces ([`OrderRepo`](crate::repo::OrderRepo),
 //!   [`KeyStore`](crate::idempotency::KeyStore)), which wait for the disk before answering.
 //!
 //! # Locks
-//! All maps are DashMaps, the only locks in order-service. Entries are taken in one order only:
+//! All maps are DashMaps, the only locks in order-service besides the feed follower's record (a
+//! mutex of its own, never held with a map entry; see `feed`). Entries are taken in one order only:
 //! `live`, then `orders`, then `work` (`begin` holds the student's `live` entry while it adds the
 //! order; a change to an order updates its `work` entry while holding the order's entry, so the
 //! order and its work never disagree). Nothing here awaits, logs or does I/O while holding an
@@ -27,6 +30,7 @@
 //! It must not decide what a change means (the rule book does) nor call anything outside the
 //! process.
 
+mod feed;
 mod keys;
 mod port;
 mod records;
@@ -67,6 +71,8 @@ struct Shared {
     keys: DashMap<StudentId, StudentKeys>,
     /// The payment provider's events applied, by id.
     events: DashMap<String, ()>,
+    /// Where the feed follower is, and who follows.
+    feed: parking_lot::Mutex<feed::FeedState>,
     /// Where changes are made durable; `None` keeps the state in memory only.
     journal: Option<Journal<OrderChange>>,
 }

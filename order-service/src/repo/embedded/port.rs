@@ -6,9 +6,9 @@
 
 use super::{EmbeddedRepo, OrderChange};
 use crate::{
-    domain::{NewOrder, Order, OrderId, Status, Step, StudentId, Transition},
+    domain::{NewOrder, Offer, Order, OrderId, Status, Step, StudentId, Transition},
     idempotency::{Claim, IdempotencyKey, KeyStore, KeyStoreError, StoredReply},
-    repo::{AlreadyLive, Applied, Note, OrderRepo, RepoError, testing::Inspect},
+    repo::{AlreadyLive, Applied, Begun, Note, OrderRepo, RepoError, testing::Inspect},
 };
 use async_trait::async_trait;
 use shared_types::CreateOrder;
@@ -18,6 +18,12 @@ use storage_kit::journal::JournalError;
 impl OrderRepo for EmbeddedRepo {
     async fn begin(&self, request: &NewOrder) -> Result<Result<Order, AlreadyLive>, RepoError> {
         let (begun, recorded) = EmbeddedRepo::begin(self, request);
+        recorded.wait().await?;
+        Ok(begun)
+    }
+
+    async fn begin_offer(&self, offer: &Offer) -> Result<Result<Begun, AlreadyLive>, RepoError> {
+        let (begun, recorded) = EmbeddedRepo::begin_offer(self, offer);
         recorded.wait().await?;
         Ok(begun)
     }

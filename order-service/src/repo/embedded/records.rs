@@ -1,5 +1,6 @@
 //! What the embedded backend writes to disk, and rebuilding its state from it at start-up: orders
-//! (keyed by id) and finished idempotency keys (keyed by student and key), as JSON. The order
+//! (keyed by id), finished idempotency keys (keyed by student and key), the payment events
+//! applied and the feed follower's cursor, as JSON. The order
 //! record is its own type, converted to and from the entity here; it keeps the field names of
 //! earlier releases (which wrote the wire order plus `cancel_requested`), so their records read
 //! back, with the step the rule book derives for them. Orders with work left come back unleased,
@@ -25,6 +26,9 @@ use uuid::Uuid;
 const ORDERS: &str = "orders";
 const KEYS: &str = "idempotency_keys";
 const EVENTS: &str = "payment_events";
+const FEED: &str = "feed";
+/// The one key of [`FEED`].
+const FEED_CURSOR: &[u8] = b"cursor";
 
 /// One change to make durable.
 #[derive(Debug)]
@@ -42,6 +46,8 @@ pub enum OrderChange {
     KeyRemoved { student: StudentId, key: String },
     /// A payment provider's event was applied.
     Event { id: String, at: DateTime<Utc> },
+    /// The feed follower recorded the orders of every event up to this cursor.
+    FeedCursor(String),
 }
 
 /// An order as written to disk.
@@ -150,6 +156,11 @@ impl Change for OrderChange {
                 key: id.as_bytes().to_vec(),
                 value: Some(json(at)),
             },
+            OrderChange::FeedCursor(cursor) => Put {
+                table: FEED,
+                key: FEED_CURSOR.to_vec(),
+                value: Some(json(cursor)),
+            },
             OrderChange::KeyRemoved { student, key } => Put {
                 table: KEYS,
                 key: key_of(student, key),
@@ -201,6 +212,13 @@ impl EmbeddedRepo {
         for (key, _) in store.read_all(EVENTS)? {
             let id = String::from_utf8(key).context("unreadable payment event id")?;
             loading.shared.events.insert(id, ());
+        }
+        for (key, value) in store.read_all(FEED)? {
+            if key == FEED_CURSOR {
+                let cursor: String =
+                    serde_json::from_slice(&value).context("unreadable feed cursor")?;
+                loading.shared.feed.lock().cursor = Some(cursor);
+            }
         }
         let shared = Arc::try_unwrap(loading.shared)
             .unwrap_or_else(|_| unreachable!("the loading store is not shared"));

@@ -82,20 +82,28 @@ impl EmbeddedRepo {
             }
             Entry::Vacant(slot) => {
                 let order = Order::new(request, now);
-                let ticket = self.record(OrderChange::Order(order.clone()));
-                shared.orders.insert(order.id, order.clone());
-                shared
-                    .work
-                    .insert(order.id, Work::leased_until(now + self.lease));
-                shared
-                    .by_student
-                    .entry(order.student.clone())
-                    .or_default()
-                    .insert(order.id);
+                let ticket = self.insert_leased(&order, now);
                 slot.insert(order.id);
                 (Ok(order), ticket)
             }
         }
+    }
+
+    /// Adds a new order, leased to the caller, to the maps (all but its live slot, which the
+    /// caller holds and fills after); the ticket of its record.
+    pub(super) fn insert_leased(&self, order: &Order, now: DateTime<Utc>) -> Ticket {
+        let shared = &self.shared;
+        let ticket = self.record(OrderChange::Order(order.clone()));
+        shared.orders.insert(order.id, order.clone());
+        shared
+            .work
+            .insert(order.id, Work::leased_until(now + self.lease));
+        shared
+            .by_student
+            .entry(order.student.clone())
+            .or_default()
+            .insert(order.id);
+        ticket
     }
 
     pub(super) fn get(&self, id: OrderId) -> Option<Order> {

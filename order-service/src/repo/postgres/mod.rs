@@ -5,11 +5,14 @@
 //! - `leases`: work left and its leases.
 //! - `keys`: idempotency keys.
 //! - the payment events applied are rows of `payment_events` (in `orders`).
+//! - `feed`: the orders of waitlist offers (recorded once under the offer's id), and the feed
+//!   follower's cursor and lease (the one row of `feed_follower`).
 //! - `rows`: the row type and its conversion to the entity.
 //!
 //! Every answer is given after its statement committed; nothing is buffered. It must not decide
 //! what a change means (the rule book does) nor call course-service.
 
+mod feed;
 mod keys;
 mod leases;
 mod orders;
@@ -17,8 +20,8 @@ mod rows;
 
 use crate::{
     clock::Clock,
-    domain::{NewOrder, Order, OrderId, Status, Step, StudentId, Transition},
-    repo::{AlreadyLive, Applied, Note, OrderRepo, RepoError, testing::Inspect},
+    domain::{NewOrder, Offer, Order, OrderId, Status, Step, StudentId, Transition},
+    repo::{AlreadyLive, Applied, Begun, Note, OrderRepo, RepoError, testing::Inspect},
 };
 use async_trait::async_trait;
 use chrono::TimeDelta;
@@ -62,6 +65,10 @@ fn db(e: sqlx::Error) -> RepoError {
 impl OrderRepo for PgRepo {
     async fn begin(&self, request: &NewOrder) -> Result<Result<Order, AlreadyLive>, RepoError> {
         self.insert(request).await
+    }
+
+    async fn begin_offer(&self, offer: &Offer) -> Result<Result<Begun, AlreadyLive>, RepoError> {
+        self.insert_offer(offer).await
     }
 
     async fn get(&self, id: OrderId) -> Result<Option<Order>, RepoError> {

@@ -5,6 +5,7 @@
 
 mod keys;
 mod leases;
+mod offers;
 mod reopen;
 mod rules;
 
@@ -149,4 +150,8 @@ contract!(
     keys::past_its_cap_a_student_forgets_the_oldest_finished_key_first,
     reopen::steps_prices_cancellations_and_answers_survive_a_reopen,
     reopen::a_saga_cut_off_resumes_at_its_saved_step_after_a_restart,
+    offers::an_offers_order_is_recorded_once_under_the_offers_id,
+    offers::an_offer_for_a_student_with_another_live_order_is_refused,
+    offers::the_feed_cursor_is_stored_only_by_the_holder_of_an_unexpired_lease,
+    offers::offers_orders_and_the_feed_cursor_survive_a_reopen,
 );
