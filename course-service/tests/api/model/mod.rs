@@ -114,6 +114,17 @@ enum Op {
 fn op() -> impl Strategy<Value = Op> {
     let c = 0..COURSES;
     prop_oneof![
+        12 => seat_op(),
+        3 => (c.clone(), 0..STUDENTS).prop_map(|(course, student)| Op::Join { course, student }),
+        1 => (c.clone(), 0..STUDENTS).prop_map(|(course, student)| Op::Leave { course, student }),
+        1 => (c, 0..STUDENTS).prop_map(|(course, student)| Op::TakeOffer { course, student }),
+    ]
+}
+
+/// The seat operations alone.
+fn seat_op() -> impl Strategy<Value = Op> {
+    let c = 0..COURSES;
+    prop_oneof![
         1 => (1u32..4).prop_map(|seats| Op::Create { seats }),
         6 => (c.clone(), 0..IDS, 0..STUDENTS, prop::option::of(prop::sample::select(vec![100i64, 200])))
             .prop_map(|(course, id, student, expected)| Op::Reserve { course, id, student, expected }),
@@ -122,19 +133,16 @@ fn op() -> impl Strategy<Value = Op> {
         2 => (c.clone(), 0..IDS).prop_map(|(course, id)| Op::Release { course, id }),
         1 => (c.clone(), 0..IDS).prop_map(|(course, id)| Op::Get { course, id }),
         1 => (c.clone(), prop::sample::select(vec![100i64, 200])).prop_map(|(course, price)| Op::SetPrice { course, price }),
-        1 => (c.clone(), 1u32..5).prop_map(|(course, seats)| Op::SetSeats { course, seats }),
-        3 => (c.clone(), 0..STUDENTS).prop_map(|(course, student)| Op::Join { course, student }),
-        1 => (c.clone(), 0..STUDENTS).prop_map(|(course, student)| Op::Leave { course, student }),
-        1 => (c, 0..STUDENTS).prop_map(|(course, student)| Op::TakeOffer { course, student }),
+        1 => (c, 1u32..5).prop_map(|(course, seats)| Op::SetSeats { course, seats }),
         2 => (1i64..80).prop_map(|secs| Op::Advance { secs }),
         2 => Just(Op::Sweep),
     ]
 }
 
-/// The operations, plus disk trouble, for the embedded store.
+/// The seat operations, plus disk trouble, for the embedded store.
 fn disk_op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        20 => op(),
+        20 => seat_op(),
         1 => prop::sample::select(vec![0u64, 1, 3]).prop_map(|millis| Op::SlowDisk { millis }),
         1 => Just(Op::FailWrite),
         3 => Just(Op::Settle),
