@@ -218,6 +218,9 @@ impl TestCluster {
         tokio::spawn(orders.run_until_stopped());
         let client = reqwest::Client::builder()
             .pool_max_idle_per_host(1024)
+            // Well under the servers' 5 s keep-alive: a connection the server is closing is never
+            // picked for a request (which would fail with an incomplete message).
+            .pool_idle_timeout(Duration::from_secs(2))
             .timeout(Duration::from_secs(30))
             .build()
             .expect("client");
