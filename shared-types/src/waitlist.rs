@@ -84,12 +84,17 @@ pub struct WaitEntry {
     pub updated_at: DateTime<Utc>,
 }
 
-/// `POST /api/courses/{course_id}/waitlist` and `POST /api/waitlist/{entry_id}/leave`
+/// `POST /api/courses/{course_id}/waitlist` and `POST /api/waitlist/entries/{entry_id}/leave`
 /// (course-service, services only): the student the call is for.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct WaitFor {
-    #[schema(min_length = 1, max_length = 255)]
+    /// 1..=255 characters, no control characters.
+    #[schema(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$"
+    )]
     pub student_id: String,
 }
 

@@ -753,3 +753,8 @@ async fn kill_mid_promotion(kill_orders: bool) {
 async fn order_service_killed_mid_promotion_leaves_every_offer_one_order() {
     kill_mid_promotion(true).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn course_service_killed_mid_promotion_leaves_every_offer_one_order() {
+    kill_mid_promotion(false).await;
+}

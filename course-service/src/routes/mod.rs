@@ -60,12 +60,14 @@ pub fn endpoints() -> Vec<Endpoint> {
         e(Method::GET, "/api/waitlist", || {
             web::get().to(waitlist::of_student)
         }),
-        e(Method::GET, "/api/waitlist/{entry_id}", || {
+        e(Method::GET, "/api/waitlist/entries/{entry_id}", || {
             web::get().to(waitlist::read)
         }),
-        e(Method::POST, "/api/waitlist/{entry_id}/leave", || {
-            web::post().to(waitlist::leave)
-        }),
+        e(
+            Method::POST,
+            "/api/waitlist/entries/{entry_id}/leave",
+            || web::post().to(waitlist::leave),
+        ),
         e(Method::GET, "/api/events", || web::get().to(events::list)),
         e(Method::GET, "/health/live", || web::get().to(health::live)),
         e(Method::GET, "/health/ready", || {

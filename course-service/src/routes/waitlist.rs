@@ -49,7 +49,11 @@ pub(crate) async fn join(
 #[into_params(parameter_in = Query)]
 pub(crate) struct OfStudent {
     /// Whose entries.
-    #[param(min_length = 1, max_length = 255)]
+    #[param(
+        min_length = 1,
+        max_length = 255,
+        pattern = r"^[^\u0000-\u001F\u007F-\u009F]+$"
+    )]
     student_id: String,
 }
 
@@ -74,7 +78,7 @@ pub(crate) async fn of_student(
 }
 
 /// Read one waitlist entry (service).
-#[utoipa::path(get, path = "/api/waitlist/{entry_id}", tag = "waitlist",
+#[utoipa::path(get, path = "/api/waitlist/entries/{entry_id}", tag = "waitlist",
     params(("entry_id" = Uuid, Path)), security(("bearer" = [])),
     responses(
         (status = 200, body = WaitEntry),
@@ -94,7 +98,7 @@ pub(crate) async fn read(
 /// Take a student's entry off its waitlist (service): `left`. An offered seat is given up (its
 /// hold cancelled) and passes to the next student; an entry that already ended answers 200 as it
 /// stands.
-#[utoipa::path(post, path = "/api/waitlist/{entry_id}/leave", tag = "waitlist",
+#[utoipa::path(post, path = "/api/waitlist/entries/{entry_id}/leave", tag = "waitlist",
     params(("entry_id" = Uuid, Path)), request_body = WaitFor, security(("bearer" = [])),
     responses(
         (status = 200, body = WaitEntry),

@@ -27,13 +27,13 @@ impl TestApp {
     }
 
     pub async fn entry(&self, id: &str) -> crate::helpers::Reply {
-        let path = format!("/api/waitlist/{id}");
+        let path = format!("/api/waitlist/entries/{id}");
         self.send(Method::GET, &path, Some(&self.service()), None)
             .await
     }
 
     pub async fn leave(&self, id: &str, student: &str) -> crate::helpers::Reply {
-        let path = format!("/api/waitlist/{id}/leave");
+        let path = format!("/api/waitlist/entries/{id}/leave");
         let body = json!({ "student_id": student });
         self.send(Method::POST, &path, Some(&self.service()), Some(body))
             .await
@@ -357,7 +357,7 @@ async fn only_services_use_the_waitlist_routes_and_bad_input_changes_nothing() {
         .assert_problem(400, "validation_failed");
     app.send(
         Method::GET,
-        "/api/waitlist/not-a-uuid",
+        "/api/waitlist/entries/not-a-uuid",
         Some(&app.service()),
         None,
     )

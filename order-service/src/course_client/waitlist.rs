@@ -38,7 +38,7 @@ pub trait WaitlistClient: Send + Sync + std::fmt::Debug {
         request_id: &str,
     ) -> Result<Vec<WaitEntry>, CourseError>;
 
-    /// `POST /api/waitlist/{entry_id}/leave`: the entry, `left` unless it had ended already.
+    /// `POST /api/waitlist/entries/{entry_id}/leave`: the entry, `left` unless it had ended already.
     /// Refusal: `waitlist_entry_not_found` (also another student's entry).
     async fn leave_waitlist(
         &self,

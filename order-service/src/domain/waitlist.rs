@@ -2,11 +2,12 @@
 //! ([`Offer::of`]), and the order an offer becomes ([`Order::for_offer`]): its id is the offer's
 //! reservation id, so that every reader of the same offer (a redelivery, another replica, a
 //! restart) names the same order, and recording it twice records it once. Pure values; what an
-//! offer's order does next is the saga's ([`super::saga`]), from its first step like any order.
+//! offer's order does next is the saga's ([`super::saga`]), from reading the offer's hold.
 
 use super::{
     ids::{CourseId, OrderId, ReservationId, StudentId},
     order::{NewOrder, Order},
+    saga::Step,
 };
 use chrono::{DateTime, Utc};
 use shared_types::Event;
@@ -54,12 +55,15 @@ impl Offer {
 }
 
 impl Order {
-    /// The order of `offer`, recorded and not yet sent anywhere: the hold step re-sends the
-    /// offer's reservation, which course-service answers with the hold it already made.
+    /// The order of `offer`, recorded and not yet sent anywhere. Its seat is held already (the
+    /// offer is the hold), so it starts by reading that hold: a read that reaches no one leaves
+    /// the order pending to be asked again, where a hold step that reached no one would fail it
+    /// and strand the held seat until the offer lapsed.
     pub fn for_offer(offer: &Offer, now: DateTime<Utc>) -> Order {
         Order {
             id: offer.order_id(),
             reservation: offer.reservation,
+            step: Step::FindingOut,
             ..Order::new(&offer.request(), now)
         }
     }
@@ -68,7 +72,7 @@ impl Order {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::domain::{Status, Step};
+    use crate::domain::Status;
     use shared_types::EventCounts;
     use uuid::Uuid;
 
@@ -108,7 +112,7 @@ mod tests {
     }
 
     #[test]
-    fn an_offers_order_is_named_by_the_offer_and_starts_at_the_hold() {
+    fn an_offers_order_is_named_by_the_offer_and_starts_by_reading_its_hold() {
         let e = event(OFFERED, Some(Uuid::now_v7()), Some("s1"));
         let offer = Offer::of(&e).expect("an offer");
         let order = Order::for_offer(&offer, Utc::now());
@@ -118,7 +122,7 @@ mod tests {
         assert_eq!(order.expected_price_cents, None);
         assert_eq!(
             (order.status, order.step),
-            (Status::Pending, Step::Recorded)
+            (Status::Pending, Step::FindingOut)
         );
         assert_eq!(Order::for_offer(&offer, Utc::now()).id, order.id);
     }

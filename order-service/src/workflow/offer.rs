@@ -1,7 +1,8 @@
 //! Taking a waitlist offer: the offer's order is recorded (once, under the offer's id), then
-//! driven in the background like a placed order, from its first step: the hold step re-sends the
-//! offer's reservation, which course-service answers with the hold it made, and the saga goes on
-//! from there (confirmed at once, or awaiting its payment). An order that was recorded before is
+//! driven in the background like a placed order whose hold's outcome is unknown: it reads the
+//! offer's reservation (the hold course-service made), and the saga goes on from there (confirmed
+//! at once, or awaiting its payment). While course-service cannot be reached the order stays
+//! pending and the reconciler asks again; it never fails for an outage, since its seat is held. An order that was recorded before is
 //! left to whoever drives it (its request, or the reconciler once its lease lapses).
 
 use super::Workflow;

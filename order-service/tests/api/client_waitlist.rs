@@ -141,7 +141,7 @@ async fn the_list_asks_for_the_students_entries_and_a_leave_posts_to_the_entry()
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"items": [left.clone()]})))
         .mount(&server)
         .await;
-    let leave = format!("/api/waitlist/{id}/leave");
+    let leave = format!("/api/waitlist/entries/{id}/leave");
     Mock::given(method("POST"))
         .and(path(leave.as_str()))
         .respond_with(ResponseTemplate::new(200).set_body_json(left))

@@ -386,3 +386,59 @@ async fn a_pending_answer_waits_until_the_step_it_reports_is_durable() {
     );
     orders.close().await.expect("close");
 }
+
+#[tokio::test]
+async fn an_offers_order_waits_out_an_unreachable_course_service_and_confirms_its_held_seat() {
+    use order_service::{
+        course_client::{CallContext, CourseClient},
+        domain::{Offer, ReservationId},
+        workflow::OfferTaken,
+    };
+    let (saga, fake) = setup(1).await;
+    // course-service made the offer: a hold for the waiting student.
+    let offer = Offer {
+        course: fake.course_id(),
+        reservation: ReservationId::generate(),
+        student: student("s1"),
+    };
+    let ctx = CallContext {
+        course_id: offer.course,
+        reservation_id: offer.reservation,
+        request_id: "offer".into(),
+    };
+    fake.reserve(&ctx, &offer.student, None)
+        .await
+        .expect("the offer's hold");
+    let outage = [
+        Step::Fail(CourseError::NotDelivered),
+        Step::Fail(CourseError::NotDelivered),
+    ];
+    fake.script(Op::Get, outage);
+    let OfferTaken::New(order) = saga.workflow.take_offer(&offer, "r").await.expect("taken") else {
+        panic!("a new order");
+    };
+    let id = order.id;
+    assert_eq!(until_unleased(saga.orders.as_ref(), id).await, vec![id]);
+    let stored = saga.orders.get(id).await.expect("store").expect("order");
+    assert_eq!(stored.status, Status::Pending, "an outage fails no offer");
+    assert_eq!(saga.reconciler.run_once().await, 1);
+    let stored = saga.orders.get(id).await.expect("store").expect("order");
+    assert_eq!(stored.status, Status::Pending, "still unreachable");
+    assert_eq!(saga.reconciler.run_once().await, 1);
+    let stored = saga.orders.get(id).await.expect("store").expect("order");
+    assert_eq!(stored.status, Status::Confirmed);
+    assert_eq!(stored.price.map(|p| p.cents), Some(1000));
+    assert_eq!(
+        fake.status_of(offer.reservation),
+        Some(ReservationStatus::Confirmed)
+    );
+    // The offer's hold was never sent again: read three times, confirmed once.
+    assert_eq!(
+        (
+            fake.calls(Op::Reserve),
+            fake.calls(Op::Get),
+            fake.calls(Op::Confirm)
+        ),
+        (1, 3, 1)
+    );
+}

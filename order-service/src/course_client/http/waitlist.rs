@@ -69,7 +69,7 @@ impl WaitlistClient for HttpCourseClient {
         request_id: &str,
     ) -> Result<WaitEntry, CourseError> {
         let call = "waitlist_leave";
-        let url = self.url(&format!("/api/waitlist/{entry}/leave"));
+        let url = self.url(&format!("/api/waitlist/entries/{entry}/leave"));
         let body = wait_for(student);
         let span = client_span(call);
         let sent = self.send(call, Method::POST, url, request_id, Some(&body), span);

@@ -31,7 +31,7 @@ pub async fn an_offers_order_is_recorded_once_under_the_offers_id(s: Subject) {
     assert_eq!(order.reservation, offer.reservation);
     assert_eq!(
         (order.status, order.step),
-        (Status::Pending, Step::Recorded)
+        (Status::Pending, Step::FindingOut)
     );
     assert_eq!(order.expected_price_cents, None);
     assert!(
@@ -56,7 +56,7 @@ pub async fn an_offers_order_is_recorded_once_under_the_offers_id(s: Subject) {
 
     // An offer's order that ended is still the one recorded for the offer.
     let failed = Transition::Settle {
-        from: Step::Recorded,
+        from: Step::FindingOut,
         outcome: Outcome::Failed(Failure::ReservationExpired),
     };
     orders
