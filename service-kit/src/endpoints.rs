@@ -7,7 +7,7 @@
 //! network).
 
 use actix_web::{HttpResponse, Route, http::Method, web};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use utoipa::{
     Modify,
     openapi::{
@@ -89,6 +89,23 @@ pub fn document_operations(doc: &OpenApi) -> BTreeSet<(String, String)> {
         }
     }
     operations
+}
+
+/// Each operation's `operationId` in an OpenAPI document, by (method, path); `None` where an
+/// operation has none. OpenAPI requires them unique within a document: clients and tools that
+/// follow links name operations by them.
+pub fn operation_ids(doc: &OpenApi) -> BTreeMap<(String, String), Option<String>> {
+    let mut ids = BTreeMap::new();
+    for (path, item) in &doc.paths.paths {
+        let value = serde_json::to_value(item).unwrap_or_default();
+        for method in ["get", "put", "post", "delete", "patch", "head", "options"] {
+            if let Some(operation) = value.get(method) {
+                let id = operation["operationId"].as_str().map(str::to_owned);
+                ids.insert((method.to_owned(), path.clone()), id);
+            }
+        }
+    }
+    ids
 }
 
 /// Adds the bearer-token security scheme the documents refer to as `bearer`.

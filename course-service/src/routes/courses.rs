@@ -16,7 +16,7 @@ pub const DEFAULT_PAGE_SIZE: usize = 20;
 pub const MAX_PAGE_SIZE: usize = 100;
 
 /// Create a course (instructor). The caller becomes its instructor.
-#[utoipa::path(post, path = "/api/courses", tag = "courses", request_body = CreateCourse,
+#[utoipa::path(post, path = "/api/courses", operation_id = "create_course", tag = "courses", request_body = CreateCourse,
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Created; `Location` names it", body = Course),
@@ -58,7 +58,7 @@ pub(crate) struct ListQuery {
 }
 
 /// List courses in creation order, a page at a time (public).
-#[utoipa::path(get, path = "/api/courses", tag = "courses", params(ListQuery),
+#[utoipa::path(get, path = "/api/courses", operation_id = "list_courses", tag = "courses", params(ListQuery),
     responses(
         (status = 200, description = "A page of courses", body = Page<Course>),
         (status = 400, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
@@ -87,7 +87,7 @@ pub(crate) async fn list(
 }
 
 /// Read one course (public).
-#[utoipa::path(get, path = "/api/courses/{course_id}", tag = "courses", params(("course_id" = Uuid, Path)),
+#[utoipa::path(get, path = "/api/courses/{course_id}", operation_id = "get_course", tag = "courses", params(("course_id" = Uuid, Path)),
     responses(
         (status = 200, body = Course),
         (status = 400, description = "`validation_failed`: not a UUID", body = Problem, content_type = "application/problem+json"),
@@ -101,7 +101,7 @@ pub(crate) async fn read(
 }
 
 /// Change the price (the course's instructor). Holds already made keep their price.
-#[utoipa::path(patch, path = "/api/courses/{course_id}/price", tag = "courses", params(("course_id" = Uuid, Path)),
+#[utoipa::path(patch, path = "/api/courses/{course_id}/price", operation_id = "set_course_price", tag = "courses", params(("course_id" = Uuid, Path)),
     request_body = UpdatePrice, security(("bearer" = [])),
     responses(
         (status = 200, body = Course),
@@ -123,7 +123,7 @@ pub(crate) async fn set_price(
 }
 
 /// Change the capacity (the course's instructor); never below the seats held and sold.
-#[utoipa::path(patch, path = "/api/courses/{course_id}/seats", tag = "courses", params(("course_id" = Uuid, Path)),
+#[utoipa::path(patch, path = "/api/courses/{course_id}/seats", operation_id = "set_course_seats", tag = "courses", params(("course_id" = Uuid, Path)),
     request_body = UpdateSeats, security(("bearer" = [])),
     responses(
         (status = 200, body = Course),

@@ -41,7 +41,7 @@ pub(crate) struct EventsQuery {
 /// Read the event feed (service). Events come in the order they were made durable; a reader that
 /// passes back the last cursor it got never misses or repeats one. With `wait_ms`, an answer with
 /// no events waits for the next one (long poll).
-#[utoipa::path(get, path = "/api/events", tag = "events", params(EventsQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/events", operation_id = "list_events", tag = "events", params(EventsQuery), security(("bearer" = [])),
     responses(
         (status = 200, description = "Events after `after`, oldest first; `next_cursor` is the cursor to pass next (`null` only when the feed is empty and no `after` was given)", body = Page<Event>),
         (status = 400, description = "`validation_failed`: a malformed `limit` or `wait_ms`, or a cursor this feed did not hand out", body = Problem, content_type = "application/problem+json"),

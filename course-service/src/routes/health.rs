@@ -11,7 +11,7 @@ pub const SERVICE_NAME: &str = "course-service";
 
 /// Liveness (public): 200 while the process serves. Live unless the store failed a write: then memory may hold changes the disk does not, and only
 /// a restart (which reloads the durable state) brings the service back.
-#[utoipa::path(get, path = "/health/live", tag = "health", responses(
+#[utoipa::path(get, path = "/health/live", operation_id = "health_live", tag = "health", responses(
     (status = 200, body = Health), (status = 503, description = "The store failed a write: restart the service", body = Health)))]
 pub(crate) async fn live(store: web::Data<dyn SeatStore>) -> HttpResponse {
     let status = if store.live() { "ok" } else { "failed" };
@@ -23,14 +23,14 @@ pub(crate) async fn live(store: web::Data<dyn SeatStore>) -> HttpResponse {
 
 /// Liveness at `/api/health`, the path clients of earlier releases probe: the same answer as
 /// `/health/live`.
-#[utoipa::path(get, path = "/api/health", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
+#[utoipa::path(get, path = "/api/health", operation_id = "health", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub(crate) async fn api_health(store: web::Data<dyn SeatStore>) -> HttpResponse {
     live(store).await
 }
 
 /// Readiness (public): ready when its store answers (the embedded store has not failed a write;
 /// PostgreSQL answers a query) and the expiry job is scheduled and its latest sweep succeeded.
-#[utoipa::path(get, path = "/health/ready", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
+#[utoipa::path(get, path = "/health/ready", operation_id = "health_ready", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub(crate) async fn ready(
     store: web::Data<dyn SeatStore>,
     expiry: web::Data<SweepStats>,

@@ -19,7 +19,7 @@ use tokio::sync::broadcast::error::RecvError;
 /// Stream a course's seat counts (public): `text/event-stream` of `seats` events, each
 /// `{seats_total, seats_available, seats_held, seats_sold, waitlist_length}`; one on connecting,
 /// one on every change, and at least one every 15 s.
-#[utoipa::path(get, path = "/api/courses/{course_id}/live", tag = "courses", params(("course_id" = Uuid, Path)),
+#[utoipa::path(get, path = "/api/courses/{course_id}/live", operation_id = "stream_course_counts", tag = "courses", params(("course_id" = Uuid, Path)),
     responses(
         (status = 200, description = "Server-sent `seats` events", content_type = "text/event-stream", body = LiveEvent),
         (status = 400, description = "`validation_failed`: not a UUID", body = Problem, content_type = "application/problem+json"),

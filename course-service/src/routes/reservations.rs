@@ -18,7 +18,7 @@ pub const SCOPE: &str = "/api/courses/{course_id}/reservations/{reservation_id}"
 
 /// Hold a seat under the caller's reservation id (service). 201 when this call created the hold,
 /// 200 when the same id and body replay the stored reservation, whatever its status now.
-#[utoipa::path(put, path = "/api/courses/{course_id}/reservations/{reservation_id}", tag = "reservations",
+#[utoipa::path(put, path = "/api/courses/{course_id}/reservations/{reservation_id}", operation_id = "hold_seat", tag = "reservations",
     params(("course_id" = Uuid, Path), ("reservation_id" = Uuid, Path, description = "Chosen by the caller; reuse it on every retry")),
     request_body = PutReservation, security(("bearer" = [])),
     responses(
@@ -51,7 +51,7 @@ pub(crate) async fn hold(
 }
 
 /// Read a reservation (service). A hold past its time reads as `expired`.
-#[utoipa::path(get, path = "/api/courses/{course_id}/reservations/{reservation_id}", tag = "reservations",
+#[utoipa::path(get, path = "/api/courses/{course_id}/reservations/{reservation_id}", operation_id = "get_reservation", tag = "reservations",
     params(("course_id" = Uuid, Path), ("reservation_id" = Uuid, Path)), security(("bearer" = [])),
     responses(
         (status = 200, body = shared_types::Reservation),
@@ -70,7 +70,7 @@ pub(crate) async fn read(
 }
 
 /// Confirm a hold (service); confirming again answers 200.
-#[utoipa::path(post, path = "/api/courses/{course_id}/reservations/{reservation_id}/confirm", tag = "reservations",
+#[utoipa::path(post, path = "/api/courses/{course_id}/reservations/{reservation_id}/confirm", operation_id = "confirm_reservation", tag = "reservations",
     params(("course_id" = Uuid, Path), ("reservation_id" = Uuid, Path)), security(("bearer" = [])),
     responses(
         (status = 200, body = shared_types::Reservation),
@@ -90,7 +90,7 @@ pub(crate) async fn confirm(
 }
 
 /// Cancel a hold (service) and free its seat; again: 200. An unknown id is recorded as cancelled, so that a late hold under it cannot take a seat; an expired hold answers 200 unchanged.
-#[utoipa::path(post, path = "/api/courses/{course_id}/reservations/{reservation_id}/cancel", tag = "reservations",
+#[utoipa::path(post, path = "/api/courses/{course_id}/reservations/{reservation_id}/cancel", operation_id = "cancel_reservation", tag = "reservations",
     params(("course_id" = Uuid, Path), ("reservation_id" = Uuid, Path)), security(("bearer" = [])),
     responses(
         (status = 200, body = shared_types::Reservation),
@@ -109,7 +109,7 @@ pub(crate) async fn cancel(
 }
 
 /// Give a confirmed seat back (service), when its order is cancelled; again: 200.
-#[utoipa::path(post, path = "/api/courses/{course_id}/reservations/{reservation_id}/release", tag = "reservations",
+#[utoipa::path(post, path = "/api/courses/{course_id}/reservations/{reservation_id}/release", operation_id = "release_reservation", tag = "reservations",
     params(("course_id" = Uuid, Path), ("reservation_id" = Uuid, Path)), security(("bearer" = [])),
     responses(
         (status = 200, body = shared_types::Reservation),

@@ -16,7 +16,7 @@ use utoipa::IntoParams;
 
 /// Put a student on a sold-out course's waitlist (service). 201 with the new entry; 200 with the
 /// student's open (waiting or offered) entry when there is one.
-#[utoipa::path(post, path = "/api/courses/{course_id}/waitlist", tag = "waitlist",
+#[utoipa::path(post, path = "/api/courses/{course_id}/waitlist", operation_id = "join_waitlist", tag = "waitlist",
     params(("course_id" = Uuid, Path)), request_body = WaitFor, security(("bearer" = [])),
     responses(
         (status = 201, description = "Waiting", body = WaitEntry),
@@ -58,7 +58,7 @@ pub(crate) struct OfStudent {
 }
 
 /// Every waitlist entry of a student, any status, oldest first (service).
-#[utoipa::path(get, path = "/api/waitlist", tag = "waitlist", params(OfStudent), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/waitlist", operation_id = "list_waitlist_entries", tag = "waitlist", params(OfStudent), security(("bearer" = [])),
     responses(
         (status = 200, body = Items<WaitEntry>),
         (status = 400, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
@@ -78,7 +78,7 @@ pub(crate) async fn of_student(
 }
 
 /// Read one waitlist entry (service).
-#[utoipa::path(get, path = "/api/waitlist/entries/{entry_id}", tag = "waitlist",
+#[utoipa::path(get, path = "/api/waitlist/entries/{entry_id}", operation_id = "get_waitlist_entry", tag = "waitlist",
     params(("entry_id" = Uuid, Path)), security(("bearer" = [])),
     responses(
         (status = 200, body = WaitEntry),
@@ -98,7 +98,7 @@ pub(crate) async fn read(
 /// Take a student's entry off its waitlist (service): `left`. An offered seat is given up (its
 /// hold cancelled) and passes to the next student; an entry that already ended answers 200 as it
 /// stands.
-#[utoipa::path(post, path = "/api/waitlist/entries/{entry_id}/leave", tag = "waitlist",
+#[utoipa::path(post, path = "/api/waitlist/entries/{entry_id}/leave", operation_id = "leave_waitlist", tag = "waitlist",
     params(("entry_id" = Uuid, Path)), request_body = WaitFor, security(("bearer" = [])),
     responses(
         (status = 200, body = WaitEntry),

@@ -11,7 +11,7 @@ pub const SERVICE_NAME: &str = "order-service";
 
 /// Liveness (public): live unless the store failed a write; only a restart (which reloads the
 /// durable state) brings the service back then.
-#[utoipa::path(get, path = "/health/live", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
+#[utoipa::path(get, path = "/health/live", operation_id = "health_live", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub(crate) async fn live(orders: web::Data<dyn OrderRepo>) -> HttpResponse {
     let status = if orders.live() { "ok" } else { "failed" };
     health_response(
@@ -22,14 +22,14 @@ pub(crate) async fn live(orders: web::Data<dyn OrderRepo>) -> HttpResponse {
 
 /// Liveness at `/api/health`, the path clients of earlier releases probe: the same answer as
 /// `/health/live`.
-#[utoipa::path(get, path = "/api/health", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
+#[utoipa::path(get, path = "/api/health", operation_id = "health", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub(crate) async fn api_health(orders: web::Data<dyn OrderRepo>) -> HttpResponse {
     live(orders).await
 }
 
 /// Readiness (public): 503 while course-service is unreachable or the store cannot answer (the
 /// embedded store failed a write; PostgreSQL does not answer a query).
-#[utoipa::path(get, path = "/health/ready", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
+#[utoipa::path(get, path = "/health/ready", operation_id = "health_ready", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub(crate) async fn ready(
     orders: web::Data<dyn OrderRepo>,
     course: web::Data<dyn CourseClient>,

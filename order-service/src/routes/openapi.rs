@@ -42,13 +42,13 @@ pub fn json() -> OpenApiJson {
 }
 
 /// The OpenAPI 3.1 document of this service (public).
-#[utoipa::path(get, path = "/openapi.json", tag = "meta", responses((status = 200, description = "This document", content_type = "application/json")))]
+#[utoipa::path(get, path = "/openapi.json", operation_id = "openapi_document", tag = "meta", responses((status = 200, description = "This document", content_type = "application/json")))]
 pub(crate) async fn document(doc: web::Data<OpenApiJson>) -> HttpResponse {
     service_kit::endpoints::openapi_json(doc).await
 }
 
 /// Prometheus metrics, OpenMetrics text format (public).
-#[utoipa::path(get, path = "/metrics", tag = "meta", responses((status = 200, description = "Request counts and latencies, orders by outcome, course-service calls, retries, compensations, reconciler backlog", content_type = "application/openmetrics-text")))]
+#[utoipa::path(get, path = "/metrics", operation_id = "metrics", tag = "meta", responses((status = 200, description = "Request counts and latencies, orders by outcome, course-service calls, retries, compensations, reconciler backlog", content_type = "application/openmetrics-text")))]
 pub(crate) async fn metrics(
     endpoint: web::Data<service_kit::metrics::MetricsEndpoint>,
 ) -> HttpResponse {

@@ -27,7 +27,7 @@ pub const MAX_PAGE_SIZE: usize = 100;
 /// `awaiting_payment`: the seat is held and `payment.checkout_url` is where the student pays
 /// before `payment.expires_at`; the payment confirms it. With an `Idempotency-Key`, a repeat of
 /// the same request replays the first answer.
-#[utoipa::path(post, path = "/api/orders", tag = "orders", request_body = CreateOrder, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/orders", operation_id = "create_order", tag = "orders", request_body = CreateOrder, security(("bearer" = [])),
     params(("Idempotency-Key" = Option<String>, Header, description = "1..=255 printable ASCII characters; the first answer is replayed for 24 h",
         min_length = 1, max_length = 255, pattern = r"^[!-~]([ -~]*[!-~])?$")),
     responses(
@@ -64,7 +64,7 @@ pub(crate) async fn create(
 }
 
 /// Read one of the caller's orders (student); anyone else's reads as absent.
-#[utoipa::path(get, path = "/api/orders/{order_id}", tag = "orders", params(("order_id" = Uuid, Path)), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/orders/{order_id}", operation_id = "get_order", tag = "orders", params(("order_id" = Uuid, Path)), security(("bearer" = [])),
     responses(
         (status = 200, body = Order),
         (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
@@ -100,7 +100,7 @@ pub(crate) struct ListQuery {
 }
 
 /// List the caller's orders, newest first (student).
-#[utoipa::path(get, path = "/api/orders", tag = "orders", params(ListQuery), security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/orders", operation_id = "list_orders", tag = "orders", params(ListQuery), security(("bearer" = [])),
     responses(
         (status = 200, body = Page<Order>),
         (status = 400, description = "`validation_failed`", body = Problem, content_type = "application/problem+json"),
@@ -143,7 +143,7 @@ pub(crate) async fn list(
 ///
 /// An order awaiting its payment has its checkout closed first (`cancelled`); a paid one is
 /// refunded after its seat is back (`refunded`).
-#[utoipa::path(post, path = "/api/orders/{order_id}/cancel", tag = "orders", params(("order_id" = Uuid, Path)), security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/orders/{order_id}/cancel", operation_id = "cancel_order", tag = "orders", params(("order_id" = Uuid, Path)), security(("bearer" = [])),
     responses(
         (status = 200, description = "`cancelled`, or `refunded` when it was paid", body = Order),
         (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),

@@ -30,7 +30,7 @@ pub struct Webhook {
 ///
 /// Enable `checkout.session.completed`, `checkout.session.async_payment_succeeded` and
 /// `checkout.session.expired` for this endpoint; other types are acknowledged and ignored.
-#[utoipa::path(post, path = "/api/payments/stripe/webhook", tag = "payments",
+#[utoipa::path(post, path = "/api/payments/stripe/webhook", operation_id = "stripe_webhook", tag = "payments",
     params(("Stripe-Signature" = String, Header, description = "`t=<unix>,v1=<hex HMAC-SHA256 of \"<t>.<body>\">`; several `v1` may appear",
         min_length = 1, pattern = r"^t=[0-9]+(,v[01]=[0-9a-f]+)+$")),
     request_body(content = Object, description = "A Stripe Event object", content_type = "application/json"),
@@ -113,7 +113,7 @@ async fn apply(
 /// Where the checkout sends a student after paying (the default `CHECKOUT_SUCCESS_URL`): a page
 /// saying the payment is being confirmed. The order itself says when it is (`GET
 /// /api/orders/{id}`); a storefront of your own takes this page's place.
-#[utoipa::path(get, path = "/checkout/complete", tag = "payments",
+#[utoipa::path(get, path = "/checkout/complete", operation_id = "checkout_complete", tag = "payments",
     params(("session_id" = Option<String>, Query, description = "The checkout session, as the provider fills it in")),
     responses((status = 200, description = "A page for the student", content_type = "text/html")))]
 pub(crate) async fn checkout_complete() -> HttpResponse {

@@ -28,7 +28,7 @@ impl From<WaitlistError> for ApiError {
 /// Join a sold-out course's waitlist (student): when a seat frees up it goes to the first
 /// student waiting, as an order made for them (`order_id`), confirmed at once or awaiting its
 /// payment. Joining again while waiting (or offered) answers 200 with the same entry.
-#[utoipa::path(post, path = "/api/waitlist", tag = "waitlist", request_body = JoinWaitlist, security(("bearer" = [])),
+#[utoipa::path(post, path = "/api/waitlist", operation_id = "join_waitlist", tag = "waitlist", request_body = JoinWaitlist, security(("bearer" = [])),
     responses(
         (status = 201, description = "`waiting`: the student is on the waitlist", body = WaitlistEntry),
         (status = 200, description = "The student's open entry for this course, unchanged", body = WaitlistEntry),
@@ -57,7 +57,7 @@ pub(crate) async fn join(
 
 /// List the caller's waitlist entries, oldest first (student): waiting ones with their
 /// `position`, offered ones with the `order_id` made for the offer, and those that ended.
-#[utoipa::path(get, path = "/api/waitlist", tag = "waitlist", security(("bearer" = [])),
+#[utoipa::path(get, path = "/api/waitlist", operation_id = "list_waitlist_entries", tag = "waitlist", security(("bearer" = [])),
     responses(
         (status = 200, body = Items<WaitlistEntry>),
         (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
@@ -77,7 +77,7 @@ pub(crate) async fn list(
 /// Leave a waitlist (student): `left`; again: 200. Leaving while offered gives the offer up: its
 /// seat passes to the next student and the order made for it is cancelled (its checkout closed).
 /// An entry that ended already (`enrolled`, `lapsed`) answers 200 unchanged.
-#[utoipa::path(delete, path = "/api/waitlist/{entry_id}", tag = "waitlist", params(("entry_id" = Uuid, Path)), security(("bearer" = [])),
+#[utoipa::path(delete, path = "/api/waitlist/{entry_id}", operation_id = "leave_waitlist", tag = "waitlist", params(("entry_id" = Uuid, Path)), security(("bearer" = [])),
     responses(
         (status = 200, description = "`left`, or the entry unchanged when it had ended", body = WaitlistEntry),
         (status = 400, description = "`validation_failed`: not a UUID", body = Problem, content_type = "application/problem+json"),
