@@ -1,5 +1,5 @@
 //! Property test: random sequences of create / reserve / confirm / cancel / release /
-//! advance-clock / sweep run against the inventory and against a deliberately naive model (every
+//! advance-clock / sweep and waitlist join / leave / take-an-offer run against the inventory and against a deliberately naive model (every
 //! count is a scan). After every step the outcomes agree, `available + held + sold == total`, and
 //! no reservation leaves a final state; at the end, once every deadline has passed and a sweep
 //! ran, every hold has ended in exactly one final state.
@@ -12,7 +12,7 @@
 //! made slow, a write that fails, answers given (a ticket that resolved) and simulated crashes
 //! (power lost: nothing more reaches the disk, then the store is read back). After each crash
 //! every answer that was given still holds in what was read back, and the model continues from
-//! the state on disk.
+//! the state on disk (a course lost in a crash takes its waitlist with it).
 
 use chrono::{DateTime, TimeDelta, Utc};
 use course_service::{
@@ -139,10 +139,10 @@ fn seat_op() -> impl Strategy<Value = Op> {
     ]
 }
 
-/// The seat operations, plus disk trouble, for the embedded store.
+/// Every operation (seats and waitlist), plus disk trouble, for the embedded store.
 fn disk_op() -> impl Strategy<Value = Op> {
     prop_oneof![
-        20 => seat_op(),
+        20 => op(),
         1 => prop::sample::select(vec![0u64, 1, 3]).prop_map(|millis| Op::SlowDisk { millis }),
         1 => Just(Op::FailWrite),
         3 => Just(Op::Settle),
@@ -762,9 +762,13 @@ impl Harness {
     fn resync(&mut self) {
         for (course, cid) in self.real.clone().into_iter().enumerate() {
             let Ok(c) = self.inventory.course(cid).unsynced() else {
+                // Lost with the course: its holds and its waitlist (no sweep offers its seats).
                 let m = &mut self.model[course];
                 m.gone = true;
                 m.holds.clear();
+                m.entries.clear();
+                m.queue.clear();
+                self.entry_ids.retain(|(c, _), _| *c != course);
                 continue;
             };
             let m = &mut self.model[course];
@@ -1129,13 +1133,13 @@ impl Harness {
         real: Result<EntryStatus, Outcome>,
         expected: Outcome,
     ) -> Result<(), TestCaseError> {
-        self.model[course].promote(now);
-        self.learn_offers(course)?;
         let real = match real {
             Ok(status) => Outcome::Entry(status),
             Err(refused) => refused,
         };
         prop_assert_eq!(&real, &expected, "{:?}", op);
+        self.model[course].promote(now);
+        self.learn_offers(course)?;
         Ok(())
     }
 
