@@ -34,6 +34,16 @@ run durable-orders-1             orders -c 1 -d 10 --storage embedded
 run durable-checkout-64          checkout -c 64 -d 10 --storage embedded
 run durable-checkout-1           checkout -c 1 -d 10 --storage embedded
 run expiry-storm         expiry-storm --holds 1000000 -c 64 -d 5
+# The event feed on the hot path: raw holds with no reader (the reference), one and four readers
+# following the feed; each reader's events/s, and a reader catching up on the whole feed after.
+#   scripts/bench.sh feed
+run feed-0-hold-64           reserve -c 64 -d 10 --hold-only --storage memory
+run feed-1-hold-64           reserve -c 64 -d 10 --hold-only --storage memory --feed-readers 1
+run feed-4-hold-64           reserve -c 64 -d 10 --hold-only --storage memory --feed-readers 4
+run feed-durable-0-hold-64   reserve -c 64 -d 10 --hold-only --storage embedded
+run feed-durable-1-hold-64   reserve -c 64 -d 10 --hold-only --storage embedded --feed-readers 1
+# Promotion: 100,000 holds lapse with 100,000 students waiting; time until every seat is offered.
+run feed-waitlist-storm      expiry-storm --holds 100000 --waiting 100000 -c 64 -d 5
 # PostgreSQL, one replica of each service and two (a fresh schema per run):
 #   BENCH_DATABASE_URL=postgres://postgres@127.0.0.1:5432/postgres scripts/bench.sh pg
 if [[ -n "${BENCH_DATABASE_URL:-}" ]]; then
@@ -46,6 +56,8 @@ if [[ -n "${BENCH_DATABASE_URL:-}" ]]; then
   run pg-checkout-64           checkout -c 64 -d 10 "${pg[@]}"
   run pg-checkout-1            checkout -c 1 -d 10 "${pg[@]}"
   run pg-flash-sale            flash-sale --seats 100 --students 1000 -c 64 "${pg[@]}"
+  run pg-feed-0-hold-64        reserve -c 64 -d 10 --hold-only "${pg[@]}"
+  run pg-feed-1-hold-64        reserve -c 64 -d 10 --hold-only --feed-readers 1 "${pg[@]}"
   run pg2-reserve-hot-hold-64  reserve -c 64 -d 10 --hold-only --replicas 2 "${pg[@]}"
   run pg2-reserve-many-64      reserve -c 64 -d 10 --courses 100 --replicas 2 "${pg[@]}"
   run pg2-orders-64            orders -c 64 -d 10 --replicas 2 "${pg[@]}"

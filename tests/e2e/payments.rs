@@ -297,11 +297,37 @@ async fn a_flash_sale_with_payment_sells_exactly_the_seats_and_keeps_no_money_wi
     });
     let mut counts: HashMap<(StatusCode, String), usize> = HashMap::new();
     let mut awaiting = Vec::new();
+    let mut pending = Vec::new();
     for result in join_all(buyers).await {
         let (student, status, code, body) = result.expect("task");
+        if status == StatusCode::ACCEPTED {
+            // Slower than the order deadline on a busy machine: counted as it settles.
+            pending.push((student, body));
+            continue;
+        }
         *counts.entry((status, code)).or_default() += 1;
         if status == StatusCode::CREATED {
             awaiting.push((student, body));
+        }
+    }
+    for (student, body) in pending {
+        let id: Uuid = body["id"].as_str().expect("id").parse().expect("uuid");
+        let settled = cluster
+            .order_until(&student, id, 20, |o| o["status"] != "pending")
+            .await;
+        match (settled["status"].as_str(), settled["failure_code"].as_str()) {
+            (Some("awaiting_payment"), _) => {
+                *counts
+                    .entry((StatusCode::CREATED, String::new()))
+                    .or_default() += 1;
+                awaiting.push((student, settled));
+            }
+            (Some("failed"), Some("sold_out")) => {
+                *counts
+                    .entry((StatusCode::CONFLICT, "sold_out".into()))
+                    .or_default() += 1;
+            }
+            _ => panic!("a pending order of {student} settled as {settled}"),
         }
     }
     assert_eq!(

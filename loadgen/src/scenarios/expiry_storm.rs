@@ -1,5 +1,8 @@
 //! `expiry-storm`: H live holds lapse at the same instant; measures how long the expiry job takes
-//! to return every seat and what requests see meanwhile, and the memory the holds take.
+//! to return every seat and what requests see meanwhile, and the memory the holds take. With
+//! `--waiting W`, W students wait on the storm's courses (spread like the holds) and every freed
+//! seat becomes an offer to the next of them: then it measures the time until every seat that
+//! can be offered is.
 //!
 //! Runs course-service in this process on a hand-driven clock, which is the only way to give a
 //! million holds one deadline: the holds are placed straight into the inventory, then the clock
@@ -49,6 +52,10 @@ pub struct Args {
     /// Seconds of request load; the deadline passes one second in.
     #[arg(short = 'd', long, default_value_t = 5.0)]
     pub duration: f64,
+    /// Students waiting on the storm's courses when the holds lapse (spread over them like the
+    /// holds): the freed seats become their offers.
+    #[arg(long, default_value_t = 0)]
+    pub waiting: u64,
     /// HTTP worker threads of the in-process course-service.
     #[arg(long, default_value_t = 1)]
     pub http_workers: usize,
@@ -112,15 +119,32 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     let rss_after = memory_kib(pid, "VmRSS:").unwrap_or(0);
     let bytes_per_hold =
         (rss_after.saturating_sub(rss_before) * 1024) as f64 / args.holds.max(1) as f64;
+    let joining = Instant::now();
+    let mut waiting = vec![0u64; storm.len()];
+    for i in 0..args.waiting {
+        let at = (i % storm.len() as u64) as usize;
+        let student: Arc<str> = format!("waiter-{i}").into();
+        inventory.join_waitlist(storm[at], &student).await?;
+        waiting[at] += 1;
+    }
+    let join_secs = joining.elapsed().as_secs_f64();
+    // Where each storm course ends: every seat the waiting students can take is offered to them
+    // (an offer is a hold), the rest of them still wait, and any other seat is free.
+    let mut ends = Vec::new();
+    for (c, w) in storm.iter().zip(&waiting) {
+        let total = u64::from(inventory.course(*c).await?.seats_total);
+        let offered = total.min(*w);
+        ends.push((*c, offered, w - offered));
+    }
+    let ends = Arc::new(ends);
 
     let sweeping = Arc::new(AtomicBool::new(false));
-    let storm_ids = Arc::new(storm.clone());
     let controller = {
-        let (clock, inventory, sweeping, storm) = (
+        let (clock, inventory, sweeping, ends) = (
             Arc::clone(&clock),
             Arc::clone(&inventory),
             Arc::clone(&sweeping),
-            Arc::clone(&storm_ids),
+            Arc::clone(&ends),
         );
         tokio::spawn(async move {
             tokio::time::sleep(Duration::from_secs(1)).await;
@@ -128,11 +152,14 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
             let deadline = Instant::now();
             sweeping.store(true, Ordering::Release);
             loop {
-                let mut holding = false;
-                for c in storm.iter() {
-                    holding |= inventory.course(*c).await.is_ok_and(|s| s.seats_held > 0);
+                let mut settled = true;
+                for (c, offered, still) in ends.iter() {
+                    settled &= inventory.course(*c).await.is_ok_and(|s| {
+                        u64::from(s.seats_held) == *offered
+                            && u64::from(s.waitlist_length) == *still
+                    });
                 }
-                if !holding {
+                if settled {
                     break;
                 }
                 if deadline.elapsed() > Duration::from_secs(30) {
@@ -198,10 +225,14 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     .await?;
     let sweep = controller.await?;
     let mut returned = true;
-    for c in &storm {
+    for (c, offered, still) in ends.iter() {
         let s = inventory.course(*c).await?;
-        returned &= s.seats_held == 0 && s.seats_available() == s.seats_total;
+        returned &= u64::from(s.seats_held) == *offered
+            && u64::from(s.waitlist_length) == *still
+            && s.seats_sold == 0
+            && u64::from(s.seats_available()) == u64::from(s.seats_total) - offered;
     }
+    let offers: u64 = ends.iter().map(|(_, offered, _)| offered).sum();
     let in_sweep_p99 = stats
         .get("in_sweep")
         .map_or(0.0, |s| s.latency.value_at_quantile(0.99) as f64 / 1000.0);
@@ -212,6 +243,14 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
         json!((args.holds as f64 / place_secs).round()),
     );
     figures.insert("bytes_per_live_hold".into(), json!(bytes_per_hold.round()));
+    if args.waiting > 0 {
+        figures.insert("waiting".into(), json!(args.waiting));
+        figures.insert(
+            "joining_per_sec".into(),
+            json!((args.waiting as f64 / join_secs).round()),
+        );
+        figures.insert("offers".into(), json!(offers));
+    }
     figures.insert(
         "sweep_done_after_deadline_ms".into(),
         json!(sweep.as_secs_f64() * 1000.0),
@@ -224,9 +263,12 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     );
     let checks = vec![
         Check::new(
-            "every lapsed hold expired",
+            "every lapsed hold expired, every seat a student waits for offered",
             returned,
-            "storm courses back to all seats available",
+            format!(
+                "{offers} offers; storm courses' other seats available, {} students still waiting",
+                ends.iter().map(|(_, _, still)| still).sum::<u64>()
+            ),
         ),
         Check::new(
             "sweep within 2 s of the deadline",
@@ -247,7 +289,7 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     Ok(RunReport {
         scenario: "expiry-storm (in-process course-service)".into(),
         command: command_line(),
-        parameters: json!({"holds": args.holds, "courses": args.courses, "connections": args.connections, "http_workers": args.http_workers}),
+        parameters: json!({"holds": args.holds, "courses": args.courses, "waiting": args.waiting, "connections": args.connections, "http_workers": args.http_workers}),
         elapsed_secs: elapsed.as_secs_f64(),
         ops: crate::stats::report(&stats, elapsed),
         services: vec![],

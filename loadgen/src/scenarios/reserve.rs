@@ -1,8 +1,12 @@
-//! `reserve`: raw hold + confirm on course-service, on one hot course or spread over many.
+//! `reserve`: raw hold + confirm on course-service, on one hot course or spread over many; with
+//! `--feed-readers`, readers follow the event feed meanwhile (what the feed costs the hot path),
+//! and once the load is over a fresh reader reads the whole feed (what a reader receives per
+//! second).
 
 use super::{command_line, create_course, seat_counts};
 use crate::{
     client::bearer,
+    feed,
     procstat::Probe,
     report::{Check, RunReport},
     runner::{self, Limits},
@@ -12,7 +16,13 @@ use crate::{
 use hyper::Method;
 use serde_json::json;
 use shared_types::Role;
-use std::{sync::Arc, time::Instant};
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Instant,
+};
 use uuid::Uuid;
 
 const SEATS_PER_COURSE: u32 = 1_000_000;
@@ -29,6 +39,9 @@ pub struct Args {
     /// Only hold; do not confirm.
     #[arg(long)]
     pub hold_only: bool,
+    /// Readers following the event feed (long polls) during the load; 0: none.
+    #[arg(long, default_value_t = 0)]
+    pub feed_readers: usize,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<RunReport> {
@@ -45,6 +58,14 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     let probes = target.probes();
     let shared = Arc::new(courses.clone());
     let confirm = !args.hold_only;
+    let done = Arc::new(AtomicBool::new(false));
+    let feed_token = token.clone();
+    let readers: Vec<_> = (0..args.feed_readers)
+        .map(|_| {
+            let (token, done) = (feed_token.clone(), Arc::clone(&done));
+            tokio::spawn(feed::follow(target.course, token, done))
+        })
+        .collect();
     let (stats, elapsed) = runner::run(&target.courses, limits, move |mut conn, budget| {
         let (courses, token) = (Arc::clone(&shared), token.clone());
         async move {
@@ -82,6 +103,11 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     })
     .await?;
     let services = probes.iter().filter_map(Probe::finish).collect();
+    done.store(true, Ordering::Release);
+    let mut received = Vec::new();
+    for reader in readers {
+        received.push(reader.await??);
+    }
     let held = stats.get("hold").map_or(0, |s| s.ok);
     let confirmed = stats.get("confirm").map_or(0, |s| s.ok);
     let mut totals = (0, 0, 0);
@@ -91,7 +117,44 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
         invariant &= available + h + s == total;
         totals = (totals.0 + h, totals.1 + s, totals.2 + available);
     }
-    let checks = vec![
+    let mut figures = serde_json::Map::new();
+    let mut checks = Vec::new();
+    if !received.is_empty() {
+        // The whole feed, read again by a reader that starts once the load is over.
+        let all = feed::follow(target.course, feed_token, Arc::clone(&done)).await?;
+        let live = received.iter().map(|r| r.events as f64).sum::<f64>() / elapsed.as_secs_f64();
+        figures.insert("feed_readers".into(), json!(received.len()));
+        figures.insert("feed_events".into(), json!(all.events));
+        figures.insert(
+            "feed_events_per_sec_per_reader_during_load".into(),
+            json!((live / received.len() as f64).round()),
+        );
+        figures.insert(
+            "feed_events_per_sec_catch_up".into(),
+            json!(all.per_sec().round()),
+        );
+        let every = received
+            .iter()
+            .all(|r| r.events == all.events && r.repeats == 0);
+        checks.push(Check::new(
+            "every reader received every event once",
+            every && all.repeats == 0,
+            format!(
+                "{:?} events (repeats {:?}) against {} read afterwards",
+                received.iter().map(|r| r.events).collect::<Vec<_>>(),
+                received.iter().map(|r| r.repeats).collect::<Vec<_>>(),
+                all.events
+            ),
+        ));
+        // Each hold and each confirm is an event, and so is each course's creation.
+        let told = held + confirmed + courses.len() as u64;
+        checks.push(Check::new(
+            "the feed tells every change",
+            all.events >= told,
+            format!("{} events for {told} changes", all.events),
+        ));
+    }
+    checks.extend([
         Check::new(
             "seat invariant",
             invariant,
@@ -107,7 +170,7 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
             totals.0 == held - confirmed,
             format!("held {} holds {held}", totals.0),
         ),
-    ];
+    ]);
     Ok(RunReport {
         scenario: format!(
             "reserve ({} course{})",
@@ -115,11 +178,11 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
             if courses.len() == 1 { ", hot" } else { "s" }
         ),
         command: command_line(),
-        parameters: json!({"connections": limits.connections, "duration_secs": limits.duration, "max_requests": limits.requests, "courses": courses.len(), "confirm": confirm}),
+        parameters: json!({"connections": limits.connections, "duration_secs": limits.duration, "max_requests": limits.requests, "courses": courses.len(), "confirm": confirm, "feed_readers": args.feed_readers}),
         elapsed_secs: elapsed.as_secs_f64(),
         ops: crate::stats::report(&stats, elapsed),
         services,
-        figures: serde_json::Map::new(),
+        figures,
         checks,
     })
 }
