@@ -12,6 +12,7 @@
 pub mod book;
 pub mod course;
 pub mod feed;
+pub mod ranks;
 pub mod reservation;
 pub mod waitlist;
 

@@ -5,7 +5,7 @@
 //! A student has at most one open (waiting or offered) entry per course; entries that ended stay,
 //! so a student can read what became of them.
 
-use super::{ReservationId, ids::EntryId};
+use super::{ReservationId, ids::EntryId, ranks::Ranks};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::{
@@ -84,6 +84,8 @@ pub struct Waitlist {
     open: FastMap<Arc<str>, EntryId>,
     /// Offered entries by their reservation.
     offers: FastMap<ReservationId, EntryId>,
+    /// The join numbers of the waiting entries, for their positions.
+    ranks: Ranks,
     next_join: u64,
 }
 
@@ -106,7 +108,7 @@ impl Waitlist {
             }
             match (entry.status, entry.reservation) {
                 (EntryStatus::Waiting, _) => {
-                    list.queue.insert(entry.joined, entry.id);
+                    list.enqueue(entry.joined, entry.id);
                 }
                 (EntryStatus::Offered, Some(r)) => {
                     list.offers.insert(r, entry.id);
@@ -146,8 +148,7 @@ impl Waitlist {
         if entry.status != EntryStatus::Waiting {
             return None;
         }
-        let ahead = self.queue.range(..entry.joined).count();
-        u32::try_from(ahead + 1).ok()
+        Some(self.ranks.before(entry.joined) + 1)
     }
 
     /// The next student to get a seat.
@@ -168,7 +169,7 @@ impl Waitlist {
         debug_assert!(!self.open.contains_key(&student));
         let joined = self.next_join;
         self.next_join += 1;
-        self.queue.insert(joined, id);
+        self.enqueue(joined, id);
         self.open.insert(Arc::clone(&student), id);
         self.entries.entry(id).or_insert(WaitEntry {
             id,
@@ -189,7 +190,9 @@ impl Waitlist {
         if entry.status != EntryStatus::Waiting {
             return;
         }
-        self.queue.remove(&entry.joined);
+        if self.queue.remove(&entry.joined).is_some() {
+            self.ranks.unmark(entry.joined);
+        }
         self.offers.insert(reservation, id);
         entry.status = EntryStatus::Offered;
         entry.reservation = Some(reservation);
@@ -210,7 +213,9 @@ impl Waitlist {
         if !from.is_open() {
             return None;
         }
-        self.queue.remove(&entry.joined);
+        if self.queue.remove(&entry.joined).is_some() {
+            self.ranks.unmark(entry.joined);
+        }
         if let Some(r) = entry.reservation {
             self.offers.remove(&r);
         }
@@ -220,6 +225,12 @@ impl Waitlist {
         entry.status = to;
         entry.updated_at = now;
         Some(from)
+    }
+
+    fn enqueue(&mut self, joined: u64, id: EntryId) {
+        if self.queue.insert(joined, id).is_none() {
+            self.ranks.mark(joined);
+        }
     }
 
     /// Checks the indexes agree with the entries. For tests.
@@ -243,6 +254,9 @@ impl Waitlist {
         }
         if waiting + offered != self.open.len() {
             return Err("open entries and the index of students disagree".into());
+        }
+        if self.ranks.before(self.next_join) as usize != waiting {
+            return Err("the positions count another number of waiting entries".into());
         }
         Ok(())
     }
