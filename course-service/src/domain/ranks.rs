@@ -85,7 +85,7 @@ mod tests {
                     marked.insert(next);
                 }
                 _ => {
-                    let pick = if state % 2 == 0 {
+                    let pick = if state.is_multiple_of(2) {
                         marked.first().copied()
                     } else {
                         marked
@@ -99,7 +99,7 @@ mod tests {
                     }
                 }
             }
-            if step % 97 == 0 {
+            if step.is_multiple_of(97) {
                 for probe in [0, next / 3, next / 2, next, next + 1, next + 1000, u64::MAX] {
                     let scan = marked.range(..probe).count() as u32;
                     assert_eq!(ranks.before(probe), scan, "before {probe} at step {step}");
