@@ -24,7 +24,7 @@ use tokio::task::JoinHandle;
 pub const SECRET: &str = "order-test-secret-4f9c2a7e1b0d6385ca1e9b7f20d4c6a8";
 
 /// How long a test waits for something the service does in the background.
-pub const PATIENCE: Duration = Duration::from_secs(10);
+pub const PATIENCE: Duration = Duration::from_secs(30);
 
 /// Where an app keeps its state, kept across restarts.
 struct Place {
