@@ -108,6 +108,23 @@ pub fn operation_ids(doc: &OpenApi) -> BTreeMap<(String, String), Option<String>
     ids
 }
 
+/// Checks that every operation of `doc` has an `operationId` and that no two share one; the
+/// offending operations otherwise.
+pub fn check_operation_ids(doc: &OpenApi) -> Result<(), String> {
+    let mut seen = BTreeMap::new();
+    for (operation, id) in operation_ids(doc) {
+        let Some(id) = id else {
+            return Err(format!("{operation:?} has no operationId"));
+        };
+        if let Some(other) = seen.insert(id.clone(), operation.clone()) {
+            return Err(format!(
+                "{operation:?} and {other:?} share the operationId {id}"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// Adds the bearer-token security scheme the documents refer to as `bearer`.
 #[derive(Debug)]
 pub struct BearerAuth;

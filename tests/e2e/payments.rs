@@ -282,7 +282,7 @@ async fn a_forged_or_stale_webhook_changes_nothing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_flash_sale_with_payment_sells_exactly_the_seats_and_keeps_no_money_without_one() {
-    let cluster = Arc::new(TestCluster::spawn_with(options(8)).await);
+    let cluster = Arc::new(TestCluster::spawn_with(options(15)).await);
     let course = cluster.create_course(100, 2500).await;
     cluster
         .sandbox_control("webhooks", json!({"mode": "deliver", "duplicate": 1}))
