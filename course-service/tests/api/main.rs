@@ -1,6 +1,7 @@
 //! course-service tests over real HTTP (and, for the model test, against the inventory directly).
 
 mod auth;
+mod batching;
 mod concurrency;
 mod courses;
 mod disk;

@@ -11,10 +11,20 @@
 //! another course's batch over a student's counter, an insert of the same id) is handed back to
 //! its caller to run on its own.
 //!
+//! Holds go first, all together: [`hold_together`] takes the common ones in one statement, and
+//! only the rest (replays, refusals, races) take a savepoint each.
+//!
 //! A course's task lives while changes keep arriving and stops after [`IDLE`] without any.
 
-use super::{Outcome, retryable, unavailable};
-use crate::{domain::CourseId, store::StoreError};
+use super::{
+    Outcome,
+    hold_batch::{HoldSpec, hold_together},
+    retryable, unavailable,
+};
+use crate::{
+    domain::{CourseId, Held},
+    store::StoreError,
+};
 use dashmap::DashMap;
 use futures::future::BoxFuture;
 use sqlx::{PgPool, Postgres, Transaction};
@@ -34,6 +44,12 @@ pub(super) type Attempt<T> = Box<
         ) -> BoxFuture<'t, Result<Outcome<T>, sqlx::Error>>
         + Send,
 >;
+
+/// A hold that may be taken with the batch's other holds, and how its answer is made.
+pub(super) struct Together<T> {
+    pub spec: HoldSpec,
+    pub answer: fn(Held) -> T,
+}
 
 /// How a batched change ended.
 pub(super) enum Answer<T> {
@@ -65,17 +81,20 @@ impl Batcher {
         })
     }
 
-    /// Runs `attempt` in the next transaction of `course`'s batches and answers after its commit.
+    /// Runs `attempt` in the next transaction of `course`'s batches and answers after its commit;
+    /// `together` lets a hold be taken with the batch's other holds first.
     pub(super) async fn run<T: Send + 'static>(
         self: &Arc<Self>,
         course: CourseId,
         attempt: Attempt<T>,
+        together: Option<Together<T>>,
     ) -> Answer<T> {
         let (reply, answer) = oneshot::channel();
         self.submit(
             course,
             Box::new(Task {
                 attempt,
+                together,
                 answer: None,
                 reply,
             }),
@@ -166,6 +185,10 @@ async fn run_batch(pool: &PgPool, course: CourseId, batch: Vec<Box<dyn Work>>) {
         return fail(batch, &unavailable(e));
     }
     let mut done: Vec<Box<dyn Work>> = Vec::with_capacity(batch.len());
+    let batch = match holds_first(&mut tx, course, batch, &mut done).await {
+        Ok(rest) => rest,
+        Err((e, batch)) => return fail(done.into_iter().chain(batch), &unavailable(e)),
+    };
     let mut pending = batch.into_iter();
     while let Some(mut work) = pending.next() {
         let step = async {
@@ -196,6 +219,54 @@ async fn run_batch(pool: &PgPool, course: CourseId, batch: Vec<Box<dyn Work>>) {
     }
 }
 
+/// Takes the batch's common holds in one statement, moving them to `done`; answers the rest. A
+/// failed statement is undone and leaves every hold to the one-by-one path; an error is returned
+/// (with the batch) only when the transaction itself is lost.
+async fn holds_first(
+    tx: &mut Transaction<'static, Postgres>,
+    course: CourseId,
+    mut batch: Vec<Box<dyn Work>>,
+    done: &mut Vec<Box<dyn Work>>,
+) -> Result<Vec<Box<dyn Work>>, (sqlx::Error, Vec<Box<dyn Work>>)> {
+    let specs: Vec<&HoldSpec> = batch.iter().filter_map(|w| w.together()).collect();
+    // One hold alone gains nothing over its own statement.
+    if specs.len() < 2 {
+        return Ok(batch);
+    }
+    let specs_len = specs.len();
+    let taken = hold_together(tx, course, &specs).await;
+    let next = match &taken {
+        Ok(_) => "RELEASE SAVEPOINT change; SAVEPOINT change",
+        Err(_) => "ROLLBACK TO SAVEPOINT change",
+    };
+    if let Err(e) = sqlx::raw_sql(next).execute(&mut **tx).await {
+        return Err((e, batch));
+    }
+    let taken = match taken {
+        Ok(taken) => taken,
+        Err(e) => {
+            tracing::warn!(error = %e, holds = specs_len, "holds taken together failed; taking them one by one");
+            return Ok(batch);
+        }
+    };
+    let mut taken = taken.into_iter();
+    let mut rest = Vec::with_capacity(batch.len());
+    for mut work in batch.drain(..) {
+        let held = match work.together() {
+            Some(_) => taken.next().flatten(),
+            None => None,
+        };
+        match held {
+            Some(held) => {
+                work.took(held);
+                done.push(work);
+            }
+            None => rest.push(work),
+        }
+    }
+    Ok(rest)
+}
+
 fn fail(batch: impl IntoIterator<Item = Box<dyn Work>>, error: &StoreError) {
     for work in batch {
         work.finish(Err(StoreError::unavailable_for(error.to_string())));
@@ -213,10 +284,15 @@ trait Work: Send {
     fn finish(self: Box<Self>, committed: Result<(), StoreError>);
     /// Hands the change back to its caller to run on its own.
     fn alone(self: Box<Self>);
+    /// The hold this change is, when it may be taken together with others.
+    fn together(&self) -> Option<&HoldSpec>;
+    /// The batch's holds statement took this hold: `held` is its answer.
+    fn took(&mut self, held: Held);
 }
 
 struct Task<T> {
     attempt: Attempt<T>,
+    together: Option<Together<T>>,
     answer: Option<Result<T, StoreError>>,
     reply: oneshot::Sender<Answer<T>>,
 }
@@ -249,5 +325,15 @@ impl<T: Send + 'static> Work for Task<T> {
 
     fn alone(self: Box<Self>) {
         let _ = self.reply.send(Answer::Alone(self.attempt));
+    }
+
+    fn together(&self) -> Option<&HoldSpec> {
+        self.together.as_ref().map(|t| &t.spec)
+    }
+
+    fn took(&mut self, held: Held) {
+        if let Some(together) = &self.together {
+            self.answer = Some(Ok((together.answer)(held)));
+        }
     }
 }

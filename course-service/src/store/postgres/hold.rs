@@ -3,6 +3,7 @@
 
 use super::{
     PgStore, batch,
+    hold_batch::HoldSpec,
     rows::{currency_from, reservation_from},
     transactions::{Outcome, violates},
     transitions::{lock_reservation, settle},
@@ -27,9 +28,9 @@ impl PgStore {
         let expires_at = now + self.hold_ttl;
         let max_holds = self.max_holds_per_student;
         let lifetime = self.offer_lifetime;
-        let request = request.clone();
+        let held_request = request.clone();
         let attempt: batch::Attempt<_> = Box::new(move |tx| {
-            let request = request.clone();
+            let request = held_request.clone();
             Box::pin(async move {
                 let hold = (course, id, &request, now, expires_at, max_holds);
                 let (outcome, entered) = match fast_hold(tx, hold).await? {
@@ -50,7 +51,17 @@ impl PgStore {
                 })
             })
         });
-        let (held, entered, offered) = self.batched(course, attempt).await?;
+        let together = batch::Together {
+            spec: HoldSpec {
+                id,
+                request: request.clone(),
+                now,
+                expires_at,
+                max_holds,
+            },
+            answer: |held| (Ok(held), vec![Status::Held], 0),
+        };
+        let (held, entered, offered) = self.batched_with(course, attempt, Some(together)).await?;
         entered.into_iter().for_each(|s| self.count(s));
         self.transitions.count_offers(offered);
         held

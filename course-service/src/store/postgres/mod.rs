@@ -24,6 +24,7 @@ mod batch;
 mod courses;
 mod feed;
 mod hold;
+mod hold_batch;
 mod inspect;
 mod sweep;
 mod transactions;
@@ -134,7 +135,17 @@ impl PgStore {
         course: CourseId,
         attempt: batch::Attempt<T>,
     ) -> Result<T, StoreError> {
-        match self.batches.run(course, attempt).await {
+        self.batched_with(course, attempt, None).await
+    }
+
+    /// [`Self::batched`], for a hold the batch may take together with its other holds.
+    async fn batched_with<T: Send + 'static>(
+        &self,
+        course: CourseId,
+        attempt: batch::Attempt<T>,
+        together: Option<batch::Together<T>>,
+    ) -> Result<T, StoreError> {
+        match self.batches.run(course, attempt, together).await {
             batch::Answer::Done(answer) => answer,
             batch::Answer::Alone(attempt) => self.in_transaction(attempt).await,
         }
