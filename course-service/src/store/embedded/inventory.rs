@@ -116,8 +116,8 @@ impl Inventory {
         let mut catalog = Catalog::default();
         let mut deadlines = Deadlines::default();
         let courses = DashMap::new();
-        let entries = DashMap::new();
-        let entries_of: DashMap<Arc<str>, Vec<CourseId>> = DashMap::new();
+        let entries = super::sharded();
+        let entries_of: DashMap<Arc<str>, Vec<CourseId>> = super::sharded();
         let holders: Vec<Arc<str>> = books.iter().flat_map(|b| b.holders().cloned()).collect();
         let slots = HoldSlots::new(max_holds_per_student, &holders);
         for book in books {

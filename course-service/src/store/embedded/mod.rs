@@ -15,6 +15,13 @@ pub mod sweep;
 pub use inventory::Inventory;
 pub use pending::Pending;
 
+/// A map shared across courses that grows with the number of students (their hold counts, their
+/// waitlist entries), in many shards: a shard that doubles moves a few thousand entries at a
+/// million students, instead of an eighth of them, while its lock is held.
+pub(crate) fn sharded<K: Eq + std::hash::Hash, V>() -> dashmap::DashMap<K, V> {
+    dashmap::DashMap::with_shard_amount(256)
+}
+
 use super::{Inspect, Refusal, SeatStore, StoreError, SweepReport, Totals, Transitions, Waiting};
 use crate::{
     clock::Clock,

@@ -7,7 +7,7 @@ use dashmap::DashMap;
 use std::sync::Arc;
 
 /// Each student's count of holds, against a limit (0: no limit, and nothing is counted).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct HoldSlots {
     limit: u32,
     held: DashMap<Arc<str>, u32>,
@@ -16,7 +16,7 @@ pub struct HoldSlots {
 impl HoldSlots {
     /// Slots limited to `limit` per student, counting the holds of `holders` (one entry per hold).
     pub fn new<'a>(limit: u32, holders: impl IntoIterator<Item = &'a Arc<str>>) -> Self {
-        let held: DashMap<Arc<str>, u32> = DashMap::new();
+        let held: DashMap<Arc<str>, u32> = super::sharded();
         if limit > 0 {
             for student in holders {
                 *held.entry(Arc::clone(student)).or_default() += 1;
