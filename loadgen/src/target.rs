@@ -10,6 +10,7 @@ use anyhow::{Context, bail};
 use hyper::Method;
 use service_kit::TokenKeys;
 use std::{
+    io::{BufRead, BufReader},
     net::{SocketAddr, TcpListener, ToSocketAddrs},
     path::PathBuf,
     process::{Child, Command, Stdio},
@@ -52,6 +53,9 @@ pub struct TargetArgs {
     #[arg(long = "service-env", value_parser = parse_env)]
     pub service_env: Vec<(String, String)>,
 }
+
+/// The longest a service started here may take to come up.
+const STARTUP: Duration = Duration::from_secs(20);
 
 /// Schemas this generator creates start with this, so the next run can drop them.
 const SCHEMA_PREFIX: &str = "loadgen";
@@ -117,17 +121,7 @@ impl Target {
         if args.replicas > 1 && (args.database_url.is_none() || !started_here) {
             bail!("--replicas needs --database-url (and services started here)");
         }
-        let mut target = Target {
-            course: addr("127.0.0.1:1")?,
-            order: None,
-            sandbox: None,
-            courses: vec![],
-            orders: vec![],
-            keys,
-            processes: vec![],
-            children: vec![],
-            data_dir: None,
-        };
+        let mut target = Target::empty(keys)?;
         let mut env = vec![("STORAGE".to_owned(), args.storage.clone())];
         if let Some(database) = &args.database_url {
             if started_here {
@@ -189,6 +183,104 @@ impl Target {
             target.order = target.orders.first().copied();
         }
         Ok(target)
+    }
+
+    /// Nothing started yet.
+    fn empty(keys: TokenKeys) -> anyhow::Result<Target> {
+        Ok(Target {
+            course: addr("127.0.0.1:1")?,
+            order: None,
+            sandbox: None,
+            courses: vec![],
+            orders: vec![],
+            keys,
+            processes: vec![],
+            children: vec![],
+            data_dir: None,
+        })
+    }
+
+    /// Starts the bare benchmark reference in place of the services, not the product: a
+    /// `loadgen reference-server` (this executable) in course mode and, with `with_orders`, one
+    /// in orders mode holding and confirming at it; each with one HTTP worker per core, as the
+    /// services start with. Their usage is reported as `reference-course` and `reference-order`.
+    pub async fn prepare_reference(args: &TargetArgs, with_orders: bool) -> anyhow::Result<Target> {
+        if args.course_url.is_some()
+            || args.order_url.is_some()
+            || args.database_url.is_some()
+            || args.replicas > 1
+            || !args.service_env.is_empty()
+        {
+            bail!(
+                "--reference starts the reference handlers here, in memory: it takes no \
+                 --course-url, --order-url, --database-url, --replicas or --service-env"
+            );
+        }
+        // The reference ignores tokens; the scenarios still mint and send them.
+        let secret = format!(
+            "{}{}",
+            uuid::Uuid::new_v4().simple(),
+            uuid::Uuid::new_v4().simple()
+        );
+        let mut target = Target::empty(TokenKeys::from_secret(&secret)?)?;
+        let workers = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .to_string();
+        let course = target
+            .spawn_reference("reference-course", &["--workers", &workers])
+            .await?;
+        target.course = course;
+        target.courses.push(course);
+        if with_orders {
+            let url = format!("http://{course}");
+            let order = target
+                .spawn_reference(
+                    "reference-order",
+                    &["--workers", &workers, "--orders", "--course-url", &url],
+                )
+                .await?;
+            target.order = Some(order);
+            target.orders.push(order);
+        }
+        Ok(target)
+    }
+
+    /// Starts `loadgen reference-server` with `args` on a free port and returns the address it
+    /// prints on its first line, once it answers. The child is killed with this target, also when
+    /// starting it fails.
+    async fn spawn_reference(&mut self, name: &str, args: &[&str]) -> anyhow::Result<SocketAddr> {
+        let exe = std::env::current_exe()?;
+        let mut child = Command::new(&exe)
+            .args(["reference-server", "--port", "0"])
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .with_context(|| format!("cannot start {} reference-server", exe.display()))?;
+        let stdout = child.stdout.take().context("no stdout of the reference")?;
+        self.processes.push((name.to_owned(), child.id()));
+        self.children.push(child);
+        let index = self.children.len() - 1;
+        let reading = tokio::task::spawn_blocking(move || {
+            let mut reader = BufReader::new(stdout);
+            let mut line = String::new();
+            let read = reader.read_line(&mut line).map(|_| line);
+            (reader.into_inner(), read)
+        });
+        let (stdout, line) = tokio::time::timeout(STARTUP, reading)
+            .await
+            .with_context(|| format!("{name} printed no address within {STARTUP:?}"))??;
+        // Kept open for the child's life, so that a late write cannot fail on a closed pipe.
+        self.children[index].stdout = Some(stdout);
+        let line = line?;
+        let address = line
+            .trim()
+            .strip_prefix("listening on ")
+            .with_context(|| format!("{name} printed `{}`, not its address", line.trim()))?;
+        let address = addr(address)?;
+        wait_answers(address, "/health/live", name).await?;
+        Ok(address)
     }
 
     /// Starts measuring the services and this generator.
@@ -346,19 +438,24 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(TcpListener::bind("127.0.0.1:0")?.local_addr()?.port())
 }
 
-/// Waits (at most 20 s) until `path` on `address` answers 200.
+/// Waits (at most [`STARTUP`]) until `path` on `address` answers 200.
 async fn wait_answers(address: SocketAddr, path: &str, name: &str) -> anyhow::Result<()> {
-    let deadline = Instant::now() + Duration::from_secs(20);
+    let deadline = Instant::now() + STARTUP;
     while Instant::now() < deadline {
-        if let Ok(mut conn) = Conn::open(address).await
-            && let Ok(answer) = conn.send(Method::GET, path, &bearer(""), None).await
+        let probe = async {
+            let mut conn = Conn::open(address).await?;
+            conn.send(Method::GET, path, &bearer(""), None).await
+        };
+        // One attempt may take a second at most: a service that accepts but never answers is
+        // retried, not waited on for ever.
+        if let Ok(Ok(answer)) = tokio::time::timeout(Duration::from_secs(1), probe).await
             && answer.status == 200
         {
             return Ok(());
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
-    bail!("{name} did not answer {path} on {address} within 20 s")
+    bail!("{name} did not answer {path} on {address} within {STARTUP:?}")
 }
 
 /// `http://host:port` or `host:port` as a socket address.

@@ -3,6 +3,7 @@
 use super::{command_line, create_course, reserve::outcome, sold_checks, student_tokens};
 use crate::{
     procstat::Probe,
+    reference,
     report::RunReport,
     runner::{self, Limits},
     stats::Stats,
@@ -27,6 +28,19 @@ pub struct Args {
     /// Distinct students placing orders (each buys each course at most once).
     #[arg(long, default_value_t = 10_000)]
     pub students: usize,
+}
+
+/// The options of `orders`: those it shares with `checkout`, and the reference.
+#[derive(Debug, Clone, clap::Args)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub orders: Args,
+    /// Load the bare benchmark reference instead of the services: `loadgen reference-server`
+    /// started here twice (an orders handler holding and confirming at a course handler; one
+    /// HTTP worker per core, in memory, no token checks), not the product. The correctness
+    /// checks are skipped; --storage does not apply.
+    #[arg(long)]
+    pub reference: bool,
 }
 
 /// What a run of orders sends: the courses, a body ordering each, the students' tokens, and the
@@ -62,8 +76,13 @@ impl Catalog {
     }
 }
 
-pub async fn run(args: Args) -> anyhow::Result<RunReport> {
-    let target = Target::prepare(&args.target, true).await?;
+pub async fn run(run: RunArgs) -> anyhow::Result<RunReport> {
+    let (args, to_reference) = (run.orders, run.reference);
+    let target = if to_reference {
+        Target::prepare_reference(&args.target, true).await?
+    } else {
+        Target::prepare(&args.target, true).await?
+    };
     anyhow::ensure!(!target.orders.is_empty(), "no order-service to load");
     let Catalog {
         courses,
@@ -104,15 +123,26 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     .await?;
     let services = probes.iter().filter_map(Probe::finish).collect();
     let confirmed = stats.get("order").map_or(0, |s| s.ok);
-    let checks = sold_checks(target.course, &target.keys, &courses, confirmed, "orders").await?;
+    let mut figures = serde_json::Map::new();
+    let checks = if to_reference {
+        figures.insert("target".into(), json!(reference::TARGET));
+        figures.insert("checks".into(), json!(reference::CHECKS_SKIPPED));
+        vec![]
+    } else {
+        sold_checks(target.course, &target.keys, &courses, confirmed, "orders").await?
+    };
     Ok(RunReport {
-        scenario: "orders (end to end)".into(),
+        scenario: if to_reference {
+            "orders (end to end) against the bare reference, not the product".into()
+        } else {
+            "orders (end to end)".into()
+        },
         command: command_line(),
-        parameters: json!({"connections": limits.connections, "duration_secs": limits.duration, "max_requests": limits.requests, "courses": courses.len(), "students": args.students}),
+        parameters: json!({"connections": limits.connections, "duration_secs": limits.duration, "max_requests": limits.requests, "courses": courses.len(), "students": args.students, "reference": to_reference}),
         elapsed_secs: elapsed.as_secs_f64(),
         ops: crate::stats::report(&stats, elapsed),
         services,
-        figures: serde_json::Map::new(),
+        figures,
         checks,
     })
 }

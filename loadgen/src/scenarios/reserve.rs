@@ -8,11 +8,13 @@ use crate::{
     client::bearer,
     feed,
     procstat::Probe,
+    reference,
     report::{Check, RunReport},
     runner::{self, Limits},
     stats::Stats,
     target::{Target, TargetArgs},
 };
+use anyhow::bail;
 use hyper::Method;
 use serde_json::json;
 use shared_types::Role;
@@ -42,10 +44,22 @@ pub struct Args {
     /// Readers following the event feed (long polls) during the load; 0: none.
     #[arg(long, default_value_t = 0)]
     pub feed_readers: usize,
+    /// Load the bare benchmark reference instead of course-service: `loadgen reference-server`
+    /// started here (one HTTP worker per core, in memory, no token checks), not the product.
+    /// The correctness checks are skipped; --storage does not apply.
+    #[arg(long)]
+    pub reference: bool,
 }
 
 pub async fn run(args: Args) -> anyhow::Result<RunReport> {
-    let target = Target::prepare(&args.target, false).await?;
+    if args.reference && args.feed_readers > 0 {
+        bail!("--feed-readers needs the product's event feed: the reference has none");
+    }
+    let target = if args.reference {
+        Target::prepare_reference(&args.target, false).await?
+    } else {
+        Target::prepare(&args.target, false).await?
+    };
     let mut courses = Vec::new();
     for _ in 0..args.courses.max(1) {
         courses.push(create_course(target.course, &target.keys, SEATS_PER_COURSE, 1000).await?);
@@ -110,13 +124,6 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
     }
     let held = stats.get("hold").map_or(0, |s| s.ok);
     let confirmed = stats.get("confirm").map_or(0, |s| s.ok);
-    let mut totals = (0, 0, 0);
-    let mut invariant = true;
-    for course in &courses {
-        let (total, available, h, s) = seat_counts(target.course, &target.keys, *course).await?;
-        invariant &= available + h + s == total;
-        totals = (totals.0 + h, totals.1 + s, totals.2 + available);
-    }
     let mut figures = serde_json::Map::new();
     let mut checks = Vec::new();
     if !received.is_empty() {
@@ -149,31 +156,49 @@ pub async fn run(args: Args) -> anyhow::Result<RunReport> {
             format!("{} events", all.events),
         ));
     }
-    checks.extend([
-        Check::new(
-            "seat invariant",
-            invariant,
-            "available + held + sold == total on every course",
-        ),
-        Check::new(
-            "sold == confirmed",
-            totals.1 == confirmed,
-            format!("sold {} confirmed {confirmed}", totals.1),
-        ),
-        Check::new(
-            "held == unconfirmed holds",
-            totals.0 == held - confirmed,
-            format!("held {} holds {held}", totals.0),
-        ),
-    ]);
+    if args.reference {
+        figures.insert("target".into(), json!(reference::TARGET));
+        figures.insert("checks".into(), json!(reference::CHECKS_SKIPPED));
+    } else {
+        let mut totals = (0, 0, 0);
+        let mut invariant = true;
+        for course in &courses {
+            let (total, available, h, s) =
+                seat_counts(target.course, &target.keys, *course).await?;
+            invariant &= available + h + s == total;
+            totals = (totals.0 + h, totals.1 + s, totals.2 + available);
+        }
+        checks.extend([
+            Check::new(
+                "seat invariant",
+                invariant,
+                "available + held + sold == total on every course",
+            ),
+            Check::new(
+                "sold == confirmed",
+                totals.1 == confirmed,
+                format!("sold {} confirmed {confirmed}", totals.1),
+            ),
+            Check::new(
+                "held == unconfirmed holds",
+                totals.0 == held - confirmed,
+                format!("held {} holds {held}", totals.0),
+            ),
+        ]);
+    }
     Ok(RunReport {
         scenario: format!(
-            "reserve ({} course{})",
+            "reserve ({} course{}){}",
             courses.len(),
-            if courses.len() == 1 { ", hot" } else { "s" }
+            if courses.len() == 1 { ", hot" } else { "s" },
+            if args.reference {
+                " against the bare reference, not the product"
+            } else {
+                ""
+            }
         ),
         command: command_line(),
-        parameters: json!({"connections": limits.connections, "duration_secs": limits.duration, "max_requests": limits.requests, "courses": courses.len(), "confirm": confirm, "feed_readers": args.feed_readers}),
+        parameters: json!({"connections": limits.connections, "duration_secs": limits.duration, "max_requests": limits.requests, "courses": courses.len(), "confirm": confirm, "feed_readers": args.feed_readers, "reference": args.reference}),
         elapsed_secs: elapsed.as_secs_f64(),
         ops: crate::stats::report(&stats, elapsed),
         services,
