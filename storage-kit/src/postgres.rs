@@ -85,6 +85,7 @@ pub async fn connect(
     let pool = PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
+        .test_before_acquire(false)
         .connect_with(options.clone())
         .await
         .map_err(|e| connect_error(&options, settings, &e))?;

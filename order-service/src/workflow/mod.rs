@@ -23,7 +23,7 @@ pub use pay::{EventApplied, PaymentMetrics, Payments};
 use crate::{
     clock::{Clock, SystemClock},
     course_client::CourseClient,
-    domain::{Failure, NewOrder, Order, OrderId, Status, Step, StudentId},
+    domain::{Failure, NewOrder, Order, OrderId, Status, Step, StudentId, rules},
     repo::{AlreadyLive, Applied, OrderRepo},
 };
 use chrono::{DateTime, Utc};
@@ -182,9 +182,15 @@ impl Workflow {
                 let id = order.id;
                 let driven = this.drive(order, &request_id).await;
                 let parked = driven.as_ref().ok().and_then(|d| d.parked);
+                // A settled order's lease ended with the step that settled it.
+                let settled = driven
+                    .as_ref()
+                    .is_ok_and(|d| !rules::has_work(d.order.state()));
                 // Whoever waits is answered first; the lease goes back after.
                 drop(answer.send(driven));
-                this.give_back_lease(id, parked).await;
+                if !settled {
+                    this.give_back_lease(id, parked).await;
+                }
             }
         };
         // Its logs and spans stay under the request that placed the order.

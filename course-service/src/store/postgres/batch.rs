@@ -169,7 +169,12 @@ impl Batcher {
 }
 
 /// Runs `batch` in one transaction of `course` and answers each change.
-async fn run_batch(pool: &PgPool, course: CourseId, batch: Vec<Box<dyn Work>>) {
+async fn run_batch(pool: &PgPool, course: CourseId, mut batch: Vec<Box<dyn Work>>) {
+    if batch.len() == 1
+        && let Some(work) = batch.pop()
+    {
+        return run_one(pool, work).await;
+    }
     let mut tx = match pool.begin().await {
         Ok(tx) => tx,
         Err(e) => return fail(batch, &unavailable(e)),
@@ -216,6 +221,28 @@ async fn run_batch(pool: &PgPool, course: CourseId, batch: Vec<Box<dyn Work>>) {
     match tx.commit().await {
         Ok(()) => done.into_iter().for_each(|work| work.finish(Ok(()))),
         Err(e) => fail(done, &unavailable(e)),
+    }
+}
+
+/// A batch of one change: its own transaction, without the course lock or a savepoint (nothing
+/// else shares it), as if it had come alone: three round trips instead of six.
+async fn run_one(pool: &PgPool, mut work: Box<dyn Work>) {
+    let mut tx = match pool.begin().await {
+        Ok(tx) => tx,
+        Err(e) => return work.finish(Err(unavailable(e))),
+    };
+    match work.attempt(&mut tx).await {
+        Ok(true) => match tx.commit().await {
+            Ok(()) => work.finish(Ok(())),
+            Err(e) => work.finish(Err(unavailable(e))),
+        },
+        // Refused: nothing to keep; the answer stands whether or not the rollback is heard.
+        Ok(false) => {
+            let _ = tx.rollback().await;
+            work.finish(Ok(()));
+        }
+        Err(e) if retryable(&e) => work.alone(),
+        Err(e) => work.finish(Err(unavailable(e))),
     }
 }
 

@@ -149,6 +149,10 @@ impl Change {
 
 /// The common confirm in one statement: a hold that has not lapsed becomes confirmed and its seat
 /// sold. `None` when the reservation is anything else; [`try_transition`] then decides.
+///
+/// The status is compared with a parameter, not a literal: a literal `'held'` matches the partial
+/// indexes on live reservations, which a young table's statistics made look as cheap as the
+/// primary key, and the update then read every live reservation of the course to find one.
 async fn fast_confirm(
     tx: &mut Transaction<'static, Postgres>,
     course: CourseId,
@@ -158,7 +162,7 @@ async fn fast_confirm(
     let row = sqlx::query(concat!(
         "WITH r AS ( \
            UPDATE reservations SET status = 'confirmed', updated_at = $3 \
-           WHERE course_id = $1 AND id = $2 AND status = 'held' AND expires_at > $3 \
+           WHERE course_id = $1 AND id = $2 AND status = $4 AND expires_at > $3 \
            RETURNING ",
         reservation_columns!(),
         "), seat AS ( \
@@ -172,6 +176,7 @@ async fn fast_confirm(
     .bind(course)
     .bind(id)
     .bind(now)
+    .bind(Status::Held.as_str())
     .fetch_optional(&mut **tx)
     .await?;
     row.map(|row| reservation_from(&row)).transpose()

@@ -250,7 +250,12 @@ pub fn is_live(status: Status) -> bool {
 /// its money not given back).
 /// Only such orders are leased, listed for the reconciler and counted in its backlog.
 pub fn has_work(state: State) -> bool {
-    !matches!(state.step, Step::Settled | Step::Cancelled)
+    step_has_work(state.step)
+}
+
+/// Whether an order at `step` has work left (see [`has_work`]).
+pub fn step_has_work(step: Step) -> bool {
+    !matches!(step, Step::Settled | Step::Cancelled)
 }
 
 /// Whether a lease held until `until` (`None`: never taken or given back) is free at `now`: a

@@ -135,6 +135,7 @@ impl PgRepo {
                          ELSE o.payment END, \
                reservation_id = CASE WHEN c.allowed AND $12::uuid IS NOT NULL THEN $12 \
                                 ELSE o.reservation_id END, \
+               lease_until = CASE WHEN c.allowed AND $13 THEN NULL ELSE o.lease_until END, \
                updated_at = CASE WHEN c.pricing \
                                    OR (c.allowed AND (coalesce($3, o.status) <> o.status \
                                        OR o.payment IS DISTINCT FROM coalesce($11, o.payment) \
@@ -155,6 +156,8 @@ impl PgRepo {
         .bind(note.hold_expires_at)
         .bind(note.payment.clone().map(sqlx::types::Json))
         .bind(note.reservation.map(|r| r.as_uuid()))
+        // An order whose work ends is nobody's to lease any more: a later cancellation takes it.
+        .bind(!rules::step_has_work(target.step))
         .fetch_optional(&self.pool)
         .await
         .map_err(|e| {
