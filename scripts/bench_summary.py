@@ -22,8 +22,10 @@ def main(folder):
                         cpu[k.replace("_cpu_us_per_request", "")].append(v)
             cpu_text = ", ".join(f"{k} {statistics.median(v):.1f}" for k, v in cpu.items()) or "-"
             passed = sum(all(c["passed"] for c in r["checks"]) for r in reports)
+            checked = sum(bool(r["checks"]) for r in reports)
+            verdict = f"{passed}/{len(reports)} passed" if checked else "none (reference)"
             print(f"| {scenario} | {op} | {med('ok_rate_per_sec'):,.0f} | {med('p50_ms'):.3f} | {med('p99_ms'):.3f} | "
-                  f"{med('p999_ms'):.3f} | {cpu_text} | {passed}/{len(reports)} passed |")
+                  f"{med('p999_ms'):.3f} | {cpu_text} | {verdict} |")
         figures = defaultdict(list)
         for r in reports:
             for k, v in r["figures"].items():

@@ -2,6 +2,9 @@
 //! to the open `GET /api/courses/{id}/live` streams, each of which passes on its course's
 //! changes as server-sent events, and the current counts at least every [`HEARTBEAT`]. A stream
 //! that falls behind the broadcast sends the current counts and carries on.
+//!
+//! The follower reads at most every [`COALESCE`] unless a read came back full: a popular course's
+//! sale is passed on in batches, instead of waking the follower for every hold.
 
 use crate::{
     domain::{
@@ -18,6 +21,13 @@ pub const HEARTBEAT: Duration = Duration::from_secs(15);
 
 /// Events a slow stream may fall behind before it skips to the current counts.
 const BACKLOG: usize = 4096;
+
+/// Shortest time between two reads of the feed by the follower: how much later than the change
+/// a page may hear of it, at most.
+const COALESCE: Duration = Duration::from_millis(25);
+
+/// Most events read at once.
+const READ_BATCH: usize = 1000;
 
 /// The broadcast of feed events, and the switch that ends every stream at shutdown.
 #[derive(Debug, Clone)]
@@ -57,7 +67,7 @@ impl LiveHub {
                     Some(c) => c,
                     None => store.feed_head().await?,
                 };
-                let events = store.events(Some(from), 1000, HEARTBEAT).await?;
+                let events = store.events(Some(from), READ_BATCH, HEARTBEAT).await?;
                 Ok::<_, StoreError>((from, events))
             };
             let outcome = tokio::select! {
@@ -67,9 +77,17 @@ impl LiveHub {
             match outcome {
                 Ok((from, events)) => {
                     after = Some(events.last().map_or(from, |e| Cursor(e.seq)));
+                    let full = events.len() == READ_BATCH;
                     for event in events {
                         // No stream open is fine.
                         let _ = self.events.send(Arc::new(event));
+                    }
+                    if !full {
+                        // Let more events gather before the next read.
+                        tokio::select! {
+                            _ = tokio::time::sleep(COALESCE) => {}
+                            _ = closed.changed() => return,
+                        }
                     }
                 }
                 Err(e) => {
