@@ -115,16 +115,7 @@ async fn serve(args: Args) -> anyhow::Result<()> {
                 App::new()
                     .app_data(courses.clone())
                     .route("/health/live", web::get().to(live))
-                    .route("/api/courses", web::post().to(create_course))
-                    .route("/api/courses/{course_id}", web::get().to(read_course))
-                    .route(
-                        "/api/courses/{course_id}/reservations/{reservation_id}",
-                        web::put().to(hold),
-                    )
-                    .route(
-                        "/api/courses/{course_id}/reservations/{reservation_id}/confirm",
-                        web::post().to(confirm),
-                    )
+                    .configure(course_routes)
                     .default_service(web::to(not_found))
             })
             .workers(workers)
@@ -330,6 +321,21 @@ struct NewCourse {
     title: Option<String>,
     price_cents: i64,
     seats: u32,
+}
+
+/// The course handler's routes.
+fn course_routes(config: &mut web::ServiceConfig) {
+    config
+        .route("/api/courses", web::post().to(create_course))
+        .route("/api/courses/{course_id}", web::get().to(read_course))
+        .route(
+            "/api/courses/{course_id}/reservations/{reservation_id}",
+            web::put().to(hold),
+        )
+        .route(
+            "/api/courses/{course_id}/reservations/{reservation_id}/confirm",
+            web::post().to(confirm),
+        );
 }
 
 async fn create_course(courses: web::Data<Courses>, body: web::Bytes) -> Answer {
@@ -634,16 +640,7 @@ mod tests {
         let app = test::init_service(
             App::new()
                 .app_data(courses.clone())
-                .route("/api/courses", web::post().to(create_course))
-                .route("/api/courses/{course_id}", web::get().to(read_course))
-                .route(
-                    "/api/courses/{course_id}/reservations/{reservation_id}",
-                    web::put().to(hold),
-                )
-                .route(
-                    "/api/courses/{course_id}/reservations/{reservation_id}/confirm",
-                    web::post().to(confirm),
-                )
+                .configure(course_routes)
                 .default_service(web::to(not_found)),
         )
         .await;

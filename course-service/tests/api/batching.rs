@@ -3,10 +3,13 @@
 //! cancels among them, is answered as if each call had come alone, also when a batch's commit
 //! fails and its calls are sent again.
 
-use crate::helpers::{Reply, TestApp, id_of, seats};
+use crate::{
+    burst,
+    helpers::{TestApp, id_of, seats},
+};
 use futures::future::join_all;
 use reqwest::{Method, StatusCode};
-use std::{collections::HashMap, sync::Arc};
+use std::sync::Arc;
 use uuid::Uuid;
 
 /// The student whose reservation makes its transaction's commit fail, [`FAULTS`] times.
@@ -35,27 +38,6 @@ async fn fail_commits_of_doomed(url: &str) -> sqlx::PgPool {
     pool
 }
 
-/// Sends a call until it is answered with anything but 503 (unknown: sent again, as a client
-/// does with an idempotent call); returns the answer and how many 503s came first.
-async fn until_known(
-    app: &TestApp,
-    method: Method,
-    path: &str,
-    body: Option<serde_json::Value>,
-) -> (Reply, u32) {
-    let mut unknown = 0;
-    loop {
-        let reply = app
-            .send(method.clone(), path, Some(&app.service()), body.clone())
-            .await;
-        if reply.status != StatusCode::SERVICE_UNAVAILABLE || unknown == 20 {
-            return (reply, unknown);
-        }
-        reply.assert_problem(503, "service_unavailable");
-        unknown += 1;
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_with_confirms_cancels_and_failed_commits_is_answered_as_if_each_came_alone() {
     let mut url = None;
@@ -65,7 +47,7 @@ async fn a_burst_with_confirms_cancels_and_failed_commits_is_answered_as_if_each
         Some(url) => Some(fail_commits_of_doomed(url).await),
         None => None,
     };
-    let course = id_of(&app.create_course("alice", 35, 1000).await);
+    let course = id_of(&app.create_course("alice", 35, burst::PRICE).await);
     // Twelve holds before the burst: six to confirm and six to cancel during it.
     let mut earlier = Vec::new();
     for i in 0..12 {
@@ -75,37 +57,12 @@ async fn a_burst_with_confirms_cancels_and_failed_commits_is_answered_as_if_each
         earlier.push(id);
     }
 
-    // (kind, student, reservation id, expected price)
-    let mut calls: Vec<(&str, String, Uuid, Option<i64>)> = Vec::new();
-    calls.push(("doomed", DOOMED.into(), Uuid::now_v7(), None));
-    let same_id = Uuid::now_v7();
-    for _ in 0..5 {
-        calls.push(("same-id", "retrier".into(), same_id, None));
-        calls.push(("same-student", "eager".into(), Uuid::now_v7(), None));
-    }
-    for i in 0..3 {
-        calls.push((
-            "stale-price",
-            format!("stale-{i}"),
-            Uuid::now_v7(),
-            Some(999),
-        ));
-    }
-    for i in 0..30 {
-        calls.push(("fresh", format!("fresh-{i}"), Uuid::now_v7(), Some(1000)));
-    }
-    let holds = calls.into_iter().map(|(kind, student, id, expected)| {
-        let (app, course) = (Arc::clone(&app), course.clone());
-        tokio::spawn(async move {
-            let mut body = serde_json::json!({"student_id": student});
-            if let Some(price) = expected {
-                body["expected_price_cents"] = price.into();
-            }
-            let path = format!("/api/courses/{course}/reservations/{id}");
-            let (reply, unknown) = until_known(&app, Method::PUT, &path, Some(body)).await;
-            (kind, reply, unknown)
-        })
-    });
+    let mut calls = vec![burst::Call::new("doomed", DOOMED)];
+    calls.extend(burst::calls(30));
+    let holds = calls
+        .into_iter()
+        .map(|call| burst::send(&app, &course, call, true))
+        .collect();
     // Each earlier hold is confirmed or cancelled twice (the second a repeat), at once.
     let transitions = earlier
         .iter()
@@ -116,26 +73,15 @@ async fn a_burst_with_confirms_cancels_and_failed_commits_is_answered_as_if_each
             let (app, course) = (Arc::clone(&app), course.clone());
             tokio::spawn(async move {
                 let path = format!("/api/courses/{course}/reservations/{id}/{action}");
-                let (reply, unknown) = until_known(&app, Method::POST, &path, None).await;
+                let (reply, unknown) =
+                    burst::until_known(&app, Method::POST, &path, None, true).await;
                 (action, reply, unknown)
             })
         })
         .collect::<Vec<_>>();
 
-    let mut by_kind: HashMap<&str, Vec<(StatusCode, String)>> = HashMap::new();
-    let mut same_id_bodies = Vec::new();
-    let mut unknown_answers = 0;
-    for result in join_all(holds).await {
-        let (kind, reply, unknown) = result.expect("task");
-        unknown_answers += unknown;
-        if kind == "same-id" && reply.status.is_success() {
-            same_id_bodies.push(reply.body.clone());
-        }
-        by_kind
-            .entry(kind)
-            .or_default()
-            .push((reply.status, reply.code().to_owned()));
-    }
+    let answers = burst::Answers::collect(holds).await;
+    let mut unknown_answers = answers.unknown;
     for result in join_all(transitions).await {
         let (action, reply, unknown) = result.expect("task");
         unknown_answers += unknown;
@@ -147,61 +93,23 @@ async fn a_burst_with_confirms_cancels_and_failed_commits_is_answered_as_if_each
         };
         assert_eq!(reply.body["status"], status, "{action}: {}", reply.body);
     }
-    let count = |kind: &str, status: StatusCode, code: &str| {
-        by_kind[kind]
-            .iter()
-            .filter(|(s, c)| *s == status && c == code)
-            .count()
-    };
-    let (created, conflict) = (StatusCode::CREATED, StatusCode::CONFLICT);
-
     // Nothing was left unknown: every call that met a failed commit was answered when sent again.
-    for answers in by_kind.values() {
+    for kind in answers.by_kind.values() {
         assert!(
-            answers
-                .iter()
+            kind.iter()
                 .all(|(s, _)| *s != StatusCode::SERVICE_UNAVAILABLE),
-            "{by_kind:?}"
+            "{answers:?}"
         );
     }
-    let retrier_held = count("same-id", created, "");
-    if retrier_held == 1 {
-        assert_eq!(count("same-id", StatusCode::OK, ""), 4, "{by_kind:?}");
-        assert!(same_id_bodies.windows(2).all(|w| w[0] == w[1]));
-    } else {
-        assert_eq!(count("same-id", conflict, "sold_out"), 5, "{by_kind:?}");
-    }
-    let eager_held = count("same-student", created, "");
-    assert!(eager_held <= 1, "{by_kind:?}");
-    assert_eq!(
-        eager_held
-            + count("same-student", conflict, "already_holding")
-            + count("same-student", conflict, "sold_out"),
-        5,
-        "{by_kind:?}"
-    );
-    assert_eq!(
-        count("stale-price", conflict, "price_changed"),
-        3,
-        "{by_kind:?}"
-    );
-    let doomed_held = count("doomed", created, "");
-    assert_eq!(
-        doomed_held + count("doomed", conflict, "sold_out"),
-        1,
-        "{by_kind:?}"
-    );
-    let fresh_held = count("fresh", created, "");
-    assert_eq!(
-        fresh_held + count("fresh", conflict, "sold_out"),
-        30,
-        "{by_kind:?}"
-    );
+    let burst_held = answers.check(30);
+    let doomed_held = answers.count("doomed", StatusCode::CREATED, "");
+    let doomed_refused = answers.count("doomed", StatusCode::CONFLICT, "sold_out");
+    assert_eq!(doomed_held + doomed_refused, 1, "{answers:?}");
 
     // 23 seats were free and the cancels freed six more while 33 students wanted one: between 23
     // and 29 got one, and each seat is held by exactly one of them.
-    let held = retrier_held + eager_held + doomed_held + fresh_held;
-    assert!((23..=29).contains(&held), "{held}: {by_kind:?}");
+    let held = burst_held + doomed_held;
+    assert!((23..=29).contains(&held), "{held}: {answers:?}");
     assert_eq!(
         seats(&app.course(&course).await),
         (35 - 6 - held as u64, held as u64, 6)
@@ -215,7 +123,7 @@ async fn a_burst_with_confirms_cancels_and_failed_commits_is_answered_as_if_each
             .await
             .expect("fault count");
         if doomed_held == 1 {
-            assert_eq!(fired, FAULTS + 1, "{by_kind:?}");
+            assert_eq!(fired, FAULTS + 1, "{answers:?}");
             assert!(unknown_answers >= FAULTS as u32, "{unknown_answers}");
         }
         pool.close().await;

@@ -1,6 +1,9 @@
 //! Concurrency over real HTTP: exact outcomes under contention, and the seat invariant after.
 
-use crate::helpers::{TTL_SECS, TestApp, id_of, seats};
+use crate::{
+    burst,
+    helpers::{TTL_SECS, TestApp, id_of, seats},
+};
 use futures::future::join_all;
 use reqwest::StatusCode;
 use std::{collections::HashMap, sync::Arc};
@@ -154,7 +157,7 @@ async fn a_confirm_racing_the_expiry_of_its_hold_ends_in_exactly_one_of_the_two(
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_burst_of_mixed_calls_on_one_course_is_answered_as_if_each_came_alone() {
     let app = Arc::new(TestApp::spawn().await);
-    let course = id_of(&app.create_course("alice", 35, 1000).await);
+    let course = id_of(&app.create_course("alice", 35, burst::PRICE).await);
     // Ten holds to confirm during the burst, and a student at the hold limit elsewhere.
     let mut earlier = Vec::new();
     for i in 0..10 {
@@ -169,40 +172,12 @@ async fn a_burst_of_mixed_calls_on_one_course_is_answered_as_if_each_came_alone(
         assert_eq!(reply.status, StatusCode::CREATED);
     }
 
-    // (kind, student, reservation id, expected price)
-    let mut calls: Vec<(&str, String, Uuid, Option<i64>)> = Vec::new();
-    let same_id = Uuid::now_v7();
-    for _ in 0..5 {
-        calls.push(("same-id", "retrier".into(), same_id, None));
-        calls.push(("same-student", "eager".into(), Uuid::now_v7(), None));
-    }
-    calls.push(("limited", "hoarder".into(), Uuid::now_v7(), None));
-    for i in 0..3 {
-        calls.push((
-            "stale-price",
-            format!("stale-{i}"),
-            Uuid::now_v7(),
-            Some(999),
-        ));
-    }
-    for i in 0..30 {
-        calls.push(("fresh", format!("fresh-{i}"), Uuid::now_v7(), Some(1000)));
-    }
-    let holds = calls.into_iter().map(|(kind, student, id, expected)| {
-        let (app, course) = (Arc::clone(&app), course.clone());
-        tokio::spawn(async move {
-            let mut body = serde_json::json!({"student_id": student});
-            if let Some(price) = expected {
-                body["expected_price_cents"] = price.into();
-            }
-            let path = format!("/api/courses/{course}/reservations/{id}");
-            let token = app.service();
-            let reply = app
-                .send(reqwest::Method::PUT, &path, Some(&token), Some(body))
-                .await;
-            (kind, reply)
-        })
-    });
+    let mut calls = burst::calls(30);
+    calls.push(burst::Call::new("limited", "hoarder"));
+    let holds = calls
+        .into_iter()
+        .map(|call| burst::send(&app, &course, call, false))
+        .collect();
     let confirms = earlier
         .iter()
         .chain(earlier.iter())
@@ -214,62 +189,16 @@ async fn a_burst_of_mixed_calls_on_one_course_is_answered_as_if_each_came_alone(
         })
         .collect::<Vec<_>>();
 
-    let mut by_kind: HashMap<&str, Vec<(StatusCode, String)>> = HashMap::new();
-    let mut same_id_bodies = Vec::new();
-    for result in join_all(holds).await {
-        let (kind, reply) = result.expect("task");
-        if kind == "same-id" && reply.status.is_success() {
-            same_id_bodies.push(reply.body.clone());
-        }
-        by_kind
-            .entry(kind)
-            .or_default()
-            .push((reply.status, reply.code().to_owned()));
-    }
-    let count = |kind: &str, status: StatusCode, code: &str| {
-        by_kind[kind]
-            .iter()
-            .filter(|(s, c)| *s == status && c == code)
-            .count()
-    };
+    let answers = burst::Answers::collect(holds).await;
+    let held = answers.check(30);
     let conflict = StatusCode::CONFLICT;
-
-    // One id sent five times: one hold and four replays of it, or (seats gone first) five refusals.
-    let retrier_held = count("same-id", StatusCode::CREATED, "");
-    if retrier_held == 1 {
-        assert_eq!(count("same-id", StatusCode::OK, ""), 4, "{by_kind:?}");
-        assert!(same_id_bodies.windows(2).all(|w| w[0] == w[1]));
-    } else {
-        assert_eq!(count("same-id", conflict, "sold_out"), 5, "{by_kind:?}");
-    }
-    // One student with five ids: at most one hold.
-    let eager_held = count("same-student", StatusCode::CREATED, "");
-    assert!(eager_held <= 1, "{by_kind:?}");
     assert_eq!(
-        eager_held
-            + count("same-student", conflict, "already_holding")
-            + count("same-student", conflict, "sold_out"),
-        5,
-        "{by_kind:?}"
-    );
-    assert_eq!(
-        count("limited", conflict, "hold_limit_reached"),
+        answers.count("limited", conflict, "hold_limit_reached"),
         1,
-        "{by_kind:?}"
-    );
-    assert_eq!(
-        count("stale-price", conflict, "price_changed"),
-        3,
-        "{by_kind:?}"
-    );
-    let fresh_held = count("fresh", StatusCode::CREATED, "");
-    assert_eq!(
-        fresh_held + count("fresh", conflict, "sold_out"),
-        30,
-        "{by_kind:?}"
+        "{answers:?}"
     );
     // 25 seats were free: 32 students wanted one, so all went.
-    assert_eq!(retrier_held + eager_held + fresh_held, 25, "{by_kind:?}");
+    assert_eq!(held, 25, "{answers:?}");
 
     let unknown = earlier.len() * 2;
     for (n, result) in join_all(confirms).await.into_iter().enumerate() {

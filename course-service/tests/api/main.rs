@@ -2,6 +2,7 @@
 
 mod auth;
 mod batching;
+mod burst;
 mod concurrency;
 mod courses;
 mod disk;
