@@ -175,20 +175,16 @@ async fn run_batch(pool: &PgPool, course: CourseId, mut batch: Vec<Box<dyn Work>
     {
         return run_one(pool, work).await;
     }
-    let mut tx = match pool.begin().await {
+    // Begin, lock the course row and open the first savepoint in one round trip (the id is a
+    // UUID, written as its canonical text).
+    let begin = format!(
+        "BEGIN; SELECT 1 FROM courses WHERE id = '{}' FOR NO KEY UPDATE; SAVEPOINT change",
+        course.as_uuid()
+    );
+    let mut tx = match pool.begin_with(sqlx::AssertSqlSafe(begin)).await {
         Ok(tx) => tx,
         Err(e) => return fail(batch, &unavailable(e)),
     };
-    let locked = async {
-        sqlx::query("SELECT 1 FROM courses WHERE id = $1 FOR NO KEY UPDATE")
-            .bind(course)
-            .execute(&mut *tx)
-            .await?;
-        sqlx::raw_sql("SAVEPOINT change").execute(&mut *tx).await
-    };
-    if let Err(e) = locked.await {
-        return fail(batch, &unavailable(e));
-    }
     let mut done: Vec<Box<dyn Work>> = Vec::with_capacity(batch.len());
     let batch = match holds_first(&mut tx, course, batch, &mut done).await {
         Ok(rest) => rest,
@@ -261,17 +257,15 @@ async fn holds_first(
         return Ok(batch);
     }
     let specs_len = specs.len();
-    let taken = hold_together(tx, course, &specs).await;
-    let next = match &taken {
-        Ok(_) => "RELEASE SAVEPOINT change; SAVEPOINT change",
-        Err(_) => "ROLLBACK TO SAVEPOINT change",
-    };
-    if let Err(e) = sqlx::raw_sql(next).execute(&mut **tx).await {
-        return Err((e, batch));
-    }
-    let taken = match taken {
+    let taken = match hold_together(tx, course, &specs).await {
         Ok(taken) => taken,
         Err(e) => {
+            if let Err(e) = sqlx::raw_sql("ROLLBACK TO SAVEPOINT change")
+                .execute(&mut **tx)
+                .await
+            {
+                return Err((e, batch));
+            }
             tracing::warn!(error = %e, holds = specs_len, "holds taken together failed; taking them one by one");
             return Ok(batch);
         }
@@ -290,6 +284,15 @@ async fn holds_first(
             }
             None => rest.push(work),
         }
+    }
+    // The rest, if any, need a savepoint of their own after the holds.
+    if !rest.is_empty()
+        && let Err(e) = sqlx::raw_sql("RELEASE SAVEPOINT change; SAVEPOINT change")
+            .execute(&mut **tx)
+            .await
+    {
+        done.append(&mut rest);
+        return Err((e, Vec::new()));
     }
     Ok(rest)
 }
