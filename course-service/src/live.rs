@@ -4,7 +4,8 @@
 //! that falls behind the broadcast sends the current counts and carries on.
 //!
 //! The follower reads at most every [`COALESCE`] unless a read came back full: a popular course's
-//! sale is passed on in batches, instead of waking the follower for every hold.
+//! sale is passed on in batches, instead of waking the follower for every hold. While no stream is
+//! open it reads no events, only where the feed ends.
 
 use crate::{
     domain::{
@@ -62,6 +63,18 @@ impl LiveHub {
         let mut closed = self.closed.subscribe();
         let mut after = head;
         while !*closed.borrow() {
+            if self.events.receiver_count() == 0 {
+                // Nobody watches: keep up with the newest event without reading any, so that a
+                // stream opening now hears every change from at most COALESCE before it opened.
+                if let Ok(head) = store.feed_head().await {
+                    after = Some(head);
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(COALESCE) => {}
+                    _ = closed.changed() => return,
+                }
+                continue;
+            }
             let step = async {
                 let from = match after {
                     Some(c) => c,

@@ -85,7 +85,11 @@ pub async fn connect(
     let pool = PgPoolOptions::new()
         .max_connections(settings.max_connections)
         .acquire_timeout(settings.acquire_timeout)
-        .test_before_acquire(false)
+        // A connection is pinged before each use (sqlx's default), although that costs a round
+        // trip: one opened by an HTTP worker's runtime is dead once that runtime stops (a worker
+        // restarts, or the server stops while background tasks still need the database), and
+        // the ping replaces it with a fresh one instead of failing the statement.
+        .test_before_acquire(true)
         .connect_with(options.clone())
         .await
         .map_err(|e| connect_error(&options, settings, &e))?;
