@@ -49,6 +49,9 @@ const STANDBY: Duration = Duration::from_secs(5);
 /// How long a stopping follower may take to finish its pass before it is cut off.
 const STOP_GRACE: Duration = Duration::from_secs(5);
 
+/// Tries at giving the lease up when the follower stops.
+const RELEASE_TRIES: u32 = 3;
+
 /// How the follower reads.
 #[derive(Debug, Clone, Copy)]
 pub struct FeedSettings {
@@ -218,8 +221,16 @@ impl Follower {
                 _ = stop.changed() => break,
             }
         }
-        if let Err(e) = self.store.release_feed(&self.holder).await {
-            tracing::warn!(error = %e, "feed lease not given up; it lapses");
+        // A few tries: at shutdown a pooled connection may belong to a runtime that has just
+        // stopped, and the next try gets another. Giving the lease up twice is harmless.
+        for attempt in 1..=RELEASE_TRIES {
+            match self.store.release_feed(&self.holder).await {
+                Ok(()) => break,
+                Err(e) if attempt == RELEASE_TRIES => {
+                    tracing::warn!(error = %e, "feed lease not given up; it lapses");
+                }
+                Err(_) => tokio::time::sleep(Duration::from_millis(50)).await,
+            }
         }
     }
 }

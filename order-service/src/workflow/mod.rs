@@ -24,7 +24,7 @@ use crate::{
     clock::{Clock, SystemClock},
     course_client::CourseClient,
     domain::{Failure, NewOrder, Order, OrderId, Status, Step, StudentId, rules},
-    repo::{AlreadyLive, Applied, OrderRepo},
+    repo::{AlreadyLive, Applied, OrderRepo, RepoError},
 };
 use chrono::{DateTime, Utc};
 use prometheus_client::{
@@ -181,16 +181,10 @@ impl Workflow {
             async move {
                 let id = order.id;
                 let driven = this.drive(order, &request_id).await;
-                let parked = driven.as_ref().ok().and_then(|d| d.parked);
-                // A settled order's lease ended with the step that settled it.
-                let settled = driven
-                    .as_ref()
-                    .is_ok_and(|d| !rules::has_work(d.order.state()));
+                let after = LeaseAfter::of(&driven);
                 // Whoever waits is answered first; the lease goes back after.
                 drop(answer.send(driven));
-                if !settled {
-                    this.give_back_lease(id, parked).await;
-                }
+                this.give_back_lease(id, after).await;
             }
         };
         // Its logs and spans stay under the request that placed the order.
@@ -251,7 +245,11 @@ impl Workflow {
         };
         let driven = self.drive(order, request_id).await;
         if leased {
-            self.give_back_lease(id, None).await;
+            let after = match LeaseAfter::of(&driven) {
+                LeaseAfter::Park(..) => LeaseAfter::GiveBack,
+                after => after,
+            };
+            self.give_back_lease(id, after).await;
         }
         let order = driven.map_err(|_| CancelError::Storage)?.order;
         match order.status {
@@ -275,24 +273,33 @@ impl Workflow {
         if !self.repo.try_lease(id).await.unwrap_or(false) {
             return;
         }
-        let mut parked = None;
+        let mut after = LeaseAfter::GiveBack;
         match self.repo.get(id).await {
-            Ok(Some(order)) => match self.drive(order, request_id).await {
-                Ok(driven) if driven.order.step == Step::Cancelling => {
-                    tracing::warn!(order_id = %id, "cancellation not finished yet");
+            Ok(Some(order)) => {
+                let driven = self.drive(order, request_id).await;
+                match &driven {
+                    Ok(d) if d.order.step == Step::Cancelling => {
+                        tracing::warn!(order_id = %id, "cancellation not finished yet");
+                    }
+                    Ok(_) => after = LeaseAfter::of(&driven),
+                    Err(e) => tracing::error!(error = %e, order_id = %id, "order not moved on"),
                 }
-                Ok(driven) => parked = driven.parked,
-                Err(e) => tracing::error!(error = %e, order_id = %id, "order not moved on"),
-            },
+            }
             Ok(None) => {}
             Err(e) => tracing::warn!(error = %e, order_id = %id, "order not read"),
         }
-        self.give_back_lease(id, parked).await;
+        self.give_back_lease(id, after).await;
     }
 
-    /// Gives the lease back, or parks it until the order is due (when it still rests at the
-    /// step it parked at).
-    async fn give_back_lease(&self, id: OrderId, parked: Option<(Step, DateTime<Utc>)>) {
+    /// Ends the lease as `after` says: parks it until the order is due (when it still rests at
+    /// the step it parked at), or gives it back; a settled order's lease ended with the step
+    /// that settled it.
+    async fn give_back_lease(&self, id: OrderId, after: LeaseAfter) {
+        let parked = match after {
+            LeaseAfter::Settled => return,
+            LeaseAfter::Park(step, until) => Some((step, until)),
+            LeaseAfter::GiveBack => None,
+        };
         if let Some((step, until)) = parked {
             match self.repo.park(id, step, until).await {
                 Ok(true) => return,
@@ -319,5 +326,29 @@ impl Workflow {
             quoted_price_cents: None,
             parked: None,
         })
+    }
+}
+
+/// What becomes of an order's lease once its driver is done with it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum LeaseAfter {
+    /// The order is settled: the step that settled it ended the lease.
+    Settled,
+    /// It rests at this step until then.
+    Park(Step, DateTime<Utc>),
+    /// It goes back, for the next driver.
+    GiveBack,
+}
+
+impl LeaseAfter {
+    fn of(driven: &Result<Driven, RepoError>) -> LeaseAfter {
+        match driven {
+            Ok(d) if !rules::has_work(d.order.state()) => LeaseAfter::Settled,
+            Ok(Driven {
+                parked: Some((step, until)),
+                ..
+            }) => LeaseAfter::Park(*step, *until),
+            _ => LeaseAfter::GiveBack,
+        }
     }
 }

@@ -5,7 +5,7 @@
 //! pending and the reconciler asks again; it never fails for an outage, since its seat is held. An order that was recorded before is
 //! left to whoever drives it (its request, or the reconciler once its lease lapses).
 
-use super::Workflow;
+use super::{LeaseAfter, Workflow};
 use crate::{
     domain::{Offer, Order, OrderId},
     repo::{AlreadyLive, Begun, RepoError},
@@ -43,8 +43,7 @@ impl Workflow {
                 if let Err(e) = &driven {
                     tracing::warn!(error = %e, order_id = %id, "offer's order not moved on yet");
                 }
-                let parked = driven.ok().and_then(|d| d.parked);
-                this.give_back_lease(id, parked).await;
+                this.give_back_lease(id, LeaseAfter::of(&driven)).await;
             }
         };
         tokio::spawn(saga.in_current_span());
