@@ -1,13 +1,25 @@
 #!/usr/bin/env bash
-# Every test: the whole workspace on the embedded store, then the same API tests (and the
-# multi-replica tests) against PostgreSQL, which scripts/ensure-postgres.sh provides.
+# Every test: the whole workspace on the embedded store, then the authorization matrix and the
+# end-to-end order tests with every user token issued by a real OpenID Connect provider, then the
+# same API tests (and the multi-replica tests) against PostgreSQL, which
+# scripts/ensure-postgres.sh provides.
 #
 #   scripts/test.sh
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# The OpenID Connect provider of the identity tests runs on Node.js (>= 20) from the npm registry.
+scripts/ensure-node.sh
+echo "==> npm ci (tests/oidc-provider)"
+(cd tests/oidc-provider && npm ci --no-audit --no-fund --loglevel=error)
+
 echo "==> cargo test --workspace (embedded store)"
 cargo test --workspace
+
+# TEST_IDENTITY=oidc: each test cluster starts the provider, both services accept its tokens,
+# and every student and instructor token comes from its authorization-code flow with PKCE.
+echo "==> authorization matrix, orders and waitlist with tokens from the OpenID Connect provider"
+TEST_IDENTITY=oidc cargo test -p e2e-tests --test e2e -- security:: orders:: waitlist::
 
 TEST_DATABASE_URL=$(scripts/ensure-postgres.sh)
 export TEST_DATABASE_URL

@@ -20,7 +20,10 @@ use course_service::{
     store::SeatStore,
 };
 use order_service::config::{PaymentArgs, PaymentProvider};
-use service_kit::{Secret, TokenKeys, cli, secrets, server::ServerArgs, telemetry::TelemetryArgs};
+use service_kit::{
+    Secret, TokenKeys, auth::provider::OidcArgs, cli, secrets, server::ServerArgs,
+    telemetry::TelemetryArgs,
+};
 use std::{path::PathBuf, process::ExitCode, sync::Arc};
 use storage_kit::StorageArgs;
 use tracing::Instrument;
@@ -54,6 +57,9 @@ struct Cli {
         global = true
     )]
     auth_jwt_secret: Option<Secret>,
+    /// Both services also accept the tokens of this OpenID Connect provider.
+    #[command(flatten)]
+    oidc: OidcArgs,
     /// Who collects payments for courses with a price: `stripe` runs the local Stripe sandbox
     /// alongside (its hosted checkout page is where students pay); `none` confirms seats without
     /// payment.
@@ -140,6 +146,7 @@ async fn serve(args: Cli) -> anyhow::Result<()> {
     course_config.host = args.host.clone();
     course_config.port = args.course_port;
     course_config.reservation_ttl_secs = args.reservation_ttl_secs;
+    course_config.oidc = args.oidc.clone();
     course_config.storage = args.storage.clone();
     course_config.server = args.server.clone();
     let courses = course_service::Application::build(&course_config, Arc::new(SystemClock))
@@ -150,6 +157,7 @@ async fn serve(args: Cli) -> anyhow::Result<()> {
     let mut order_config = order_service::Config::local(secret.clone(), course_url.clone());
     order_config.host = args.host.clone();
     order_config.port = args.order_port;
+    order_config.oidc = args.oidc.clone();
     let sandbox = match args.payment_provider {
         PaymentProvider::Stripe => Some(start_sandbox(&args).await?),
         PaymentProvider::None => None,

@@ -3,7 +3,7 @@
 //! Tests build a [`Config`] in code; `main` parses it from the environment with clap, so
 //! `course-service --help` lists every setting with its variable and default.
 
-use service_kit::{Secret, server::ServerArgs, telemetry::TelemetryArgs};
+use service_kit::{Secret, auth::provider::OidcArgs, server::ServerArgs, telemetry::TelemetryArgs};
 use storage_kit::StorageArgs;
 
 /// Everything course-service needs to serve.
@@ -24,6 +24,8 @@ pub struct Config {
         global = true
     )]
     pub auth_jwt_secret: Option<Secret>,
+    #[command(flatten)]
+    pub oidc: OidcArgs,
     /// How long a hold lasts before it expires, in seconds.
     #[arg(long, env = "RESERVATION_TTL_SECS", default_value_t = 300,
           value_parser = clap::value_parser!(u64).range(1..=86_400))]
@@ -63,6 +65,7 @@ impl Config {
             host: "127.0.0.1".into(),
             port: 0,
             auth_jwt_secret: Some(secret),
+            oidc: OidcArgs::default(),
             storage: StorageArgs::memory(),
             telemetry: TelemetryArgs::default(),
             server: ServerArgs::local(),

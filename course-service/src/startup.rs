@@ -11,7 +11,7 @@ use crate::{
     store::{self, Inspect, SeatStore},
 };
 use actix_web::{dev::Server, web};
-use service_kit::server;
+use service_kit::{auth::provider::Provider, server};
 use std::sync::Arc;
 
 /// A built, not yet running, course-service.
@@ -34,9 +34,9 @@ impl std::fmt::Debug for Application {
 
 impl Application {
     pub async fn build(config: &Config, clock: Arc<dyn Clock>) -> anyhow::Result<Self> {
-        let keys = web::Data::new(service_kit::secrets::token_keys(
-            config.auth_jwt_secret.as_ref(),
-        )?);
+        let keys = service_kit::secrets::token_keys(config.auth_jwt_secret.as_ref())?
+            .with_provider(Provider::start(&config.oidc).await?);
+        let keys = web::Data::new(keys);
         let store::Opened { store, inspect } = store::open(config, clock).await?;
         let expiry = ExpiryJob::start(
             Arc::clone(&store),

@@ -1,6 +1,6 @@
 //! order-service configuration: defaults in code, environment (or flags) on top.
 
-use service_kit::{Secret, server::ServerArgs, telemetry::TelemetryArgs};
+use service_kit::{Secret, auth::provider::OidcArgs, server::ServerArgs, telemetry::TelemetryArgs};
 use std::time::Duration;
 use storage_kit::StorageArgs;
 
@@ -22,6 +22,8 @@ pub struct Config {
         global = true
     )]
     pub auth_jwt_secret: Option<Secret>,
+    #[command(flatten)]
+    pub oidc: OidcArgs,
     /// Base URL of course-service.
     #[arg(
         long,
@@ -75,6 +77,7 @@ impl Config {
             host: "127.0.0.1".into(),
             port: 0,
             auth_jwt_secret: Some(secret),
+            oidc: OidcArgs::default(),
             payments: PaymentArgs::default(),
             waitlist: WaitlistArgs::default(),
             storage: StorageArgs::memory(),

@@ -25,7 +25,7 @@ use crate::{
 };
 use actix_web::{dev::Server, web};
 use anyhow::Context;
-use service_kit::{TokenKeys, server};
+use service_kit::{TokenKeys, auth::provider::Provider, server};
 use std::sync::Arc;
 use tokio::task::JoinHandle;
 
@@ -98,7 +98,8 @@ impl Application {
         clock: Arc<dyn Clock>,
         calls: ClientMetrics,
     ) -> anyhow::Result<Self> {
-        let tokens = web::Data::new(keys(config)?);
+        let tokens =
+            web::Data::new(keys(config)?.with_provider(Provider::start(&config.oidc).await?));
         let webhook_secret = config.payments.stripe_secrets()?.map(|(_, w)| w.clone());
         let backend = repo::open(config, Arc::clone(&clock)).await?;
         let mut workflow = Workflow::new(

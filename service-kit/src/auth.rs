@@ -1,16 +1,24 @@
-//! Bearer-token authentication: HS256 JWTs with `sub`, `role` and `exp`.
+//! Bearer-token authentication: HS256 JWTs signed with the shared secret, and RS256/ES256 access
+//! tokens from the operator's OpenID Connect provider ([`provider`]).
 //!
-//! [`TokenKeys`] is built once from the shared secret and placed in the app data; the extractors
+//! [`TokenKeys`] is built once at start-up and placed in the app data; the extractors
 //! [`Instructor`], [`Student`] and [`Service`] read it, verify the token and check the role before a
-//! handler runs. Only HS256 is accepted: `alg: none` and every other algorithm fail signature
-//! validation. Service tokens must name this service as audience and live at most
-//! [`MAX_SERVICE_TOKEN_LIFETIME_SECS`]. The secret never appears in `Debug` output or logs.
+//! handler runs. The token's header decides which keys may verify it, before any key is used: HS256
+//! only the shared secret, RS256 and ES256 only the provider's published keys (so a token signed
+//! with HMAC over a provider's public key is just a bad HS256 signature); `alg: none` and every
+//! other algorithm are refused. Service tokens come from the shared secret only, must name this
+//! service as audience and live at most [`MAX_SERVICE_TOKEN_LIFETIME_SECS`]. The secret never
+//! appears in `Debug` output or logs.
+
+pub mod provider;
 
 use crate::{problem::problem_response, token_cache::VerifiedTokens};
 use actix_web::{
     FromRequest, HttpRequest, HttpResponse, ResponseError, dev::Payload, http::StatusCode, web,
 };
+use futures::future::{Either, LocalBoxFuture};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use provider::Provider;
 use secrecy::{ExposeSecret, SecretString};
 use shared_types::{Claims, ErrorCode, Role, SERVICE_AUDIENCE};
 use std::{
@@ -80,13 +88,66 @@ impl ResponseError for AuthError {
     }
 }
 
-/// Signing and verification keys derived from the shared secret.
+/// Who a verified token speaks for.
+#[derive(Debug, Clone)]
+pub struct Identity {
+    /// The token's subject: the user id, or the calling service's name.
+    pub sub: String,
+    pub(crate) roles: Roles,
+    pub(crate) exp: i64,
+    pub(crate) iat: Option<i64>,
+    /// For a provider's token, the generation of the provider's keys it was verified under.
+    pub(crate) generation: Option<u64>,
+}
+
+impl Identity {
+    pub fn has(&self, role: Role) -> bool {
+        self.roles.contains(role)
+    }
+}
+
+/// A set of roles (a provider's token may grant a user both student and instructor).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Roles(u8);
+
+impl Roles {
+    fn bit(role: Role) -> u8 {
+        match role {
+            Role::Instructor => 1,
+            Role::Student => 2,
+            Role::Service => 4,
+        }
+    }
+
+    pub fn insert(&mut self, role: Role) {
+        self.0 |= Roles::bit(role);
+    }
+
+    pub fn contains(self, role: Role) -> bool {
+        self.0 & Roles::bit(role) != 0
+    }
+
+    pub fn is_empty(self) -> bool {
+        self.0 == 0
+    }
+}
+
+/// Signing and verification keys derived from the shared secret, and the provider's keys when one
+/// is configured.
 #[derive(Clone)]
 pub struct TokenKeys {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
     verified: Arc<VerifiedTokens>,
+    provider: Option<Arc<Provider>>,
+}
+
+/// What checking a token without waiting found.
+enum Verdict {
+    Done(Result<Identity, AuthError>),
+    /// A provider's token naming a key not loaded: the keys may have to be fetched.
+    UnknownKey(Arc<Provider>, Box<Header>),
 }
 
 impl fmt::Debug for TokenKeys {
@@ -162,25 +223,110 @@ impl TokenKeys {
             decoding: DecodingKey::from_secret(secret.as_bytes()),
             validation,
             verified: Arc::new(VerifiedTokens::default()),
+            provider: None,
+        })
+    }
+
+    /// These keys, also accepting `provider`'s tokens.
+    pub fn with_provider(mut self, provider: Option<Arc<Provider>>) -> Self {
+        self.provider = provider;
+        self
+    }
+
+    /// The OpenID Connect provider whose tokens are accepted, if any.
+    pub fn provider(&self) -> Option<&Arc<Provider>> {
+        self.provider.as_ref()
+    }
+
+    /// The readiness check for the provider's keys: `None` without a provider, else `("identity_provider", "ok" | "no_keys")`.
+    pub fn readiness(&self) -> Option<(&'static str, &'static str)> {
+        self.provider.as_ref().map(|p| {
+            (
+                "identity_provider",
+                if p.has_keys() { "ok" } else { "no_keys" },
+            )
         })
     }
 
     /// Verifies signature, algorithm, expiry and claims; service tokens must name
-    /// [`SERVICE_AUDIENCE`] and live at most [`MAX_SERVICE_TOKEN_LIFETIME_SECS`].
-    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        let now = unix_now();
-        if let Some(claims) = self.verified.get(token, now) {
-            if claims.role == Role::Service {
-                check_service_token(&claims, now)?;
-            }
-            return Ok((*claims).clone());
+    /// [`SERVICE_AUDIENCE`] and live at most [`MAX_SERVICE_TOKEN_LIFETIME_SECS`]. A provider's
+    /// token naming a key that is not loaded is refused without fetching keys (see
+    /// [`TokenKeys::verify_fetching`]).
+    pub fn verify(&self, token: &str) -> Result<Identity, AuthError> {
+        match self.check(token) {
+            Verdict::Done(result) => result,
+            Verdict::UnknownKey(..) => Err(AuthError::Invalid("unknown key id (kid)")),
         }
-        let claims = self.verify_signed(token, now)?;
-        self.verified.insert(token, Arc::new(claims.clone()));
-        Ok(claims)
     }
 
-    fn verify_signed(&self, token: &str, now: i64) -> Result<Claims, AuthError> {
+    /// [`TokenKeys::verify`], fetching the provider's keys first when the token names a key not
+    /// loaded (at most once a minute).
+    pub async fn verify_fetching(&self, token: &str) -> Result<Identity, AuthError> {
+        match self.check(token) {
+            Verdict::Done(result) => result,
+            Verdict::UnknownKey(provider, header) => {
+                self.verified_by_provider(&provider, token, &header).await
+            }
+        }
+    }
+
+    async fn verified_by_provider(
+        &self,
+        provider: &Provider,
+        token: &str,
+        header: &Header,
+    ) -> Result<Identity, AuthError> {
+        let identity = provider.verify_fetching(token, header, unix_now()).await?;
+        self.verified.insert(token, Arc::new(identity.clone()));
+        Ok(identity)
+    }
+
+    fn check(&self, token: &str) -> Verdict {
+        let now = unix_now();
+        if let Some(identity) = self.verified.get(token, now) {
+            if let Some(generation) = identity.generation {
+                // Verified by a provider's key: still good while no key was removed since.
+                if self
+                    .provider
+                    .as_ref()
+                    .is_some_and(|p| p.generation() == generation)
+                {
+                    return Verdict::Done(Ok((*identity).clone()));
+                }
+            } else {
+                if identity.has(Role::Service)
+                    && let Err(e) = check_service_lifetime(identity.iat, identity.exp, now)
+                {
+                    return Verdict::Done(Err(e));
+                }
+                return Verdict::Done(Ok((*identity).clone()));
+            }
+        }
+        let header = match jsonwebtoken::decode_header(token) {
+            Ok(header) => header,
+            Err(_) => return Verdict::Done(Err(AuthError::Invalid("malformed token"))),
+        };
+        let result = match header.alg {
+            Algorithm::HS256 => self.verify_signed(token, now),
+            Algorithm::RS256 | Algorithm::ES256 => match &self.provider {
+                Some(provider) => match provider.verify(token, &header, now) {
+                    Ok(Some(identity)) => Ok(identity),
+                    Ok(None) => {
+                        return Verdict::UnknownKey(Arc::clone(provider), Box::new(header));
+                    }
+                    Err(e) => Err(e),
+                },
+                None => Err(AuthError::Invalid("algorithm not allowed")),
+            },
+            _ => Err(AuthError::Invalid("algorithm not allowed")),
+        };
+        if let Ok(identity) = &result {
+            self.verified.insert(token, Arc::new(identity.clone()));
+        }
+        Verdict::Done(result)
+    }
+
+    fn verify_signed(&self, token: &str, now: i64) -> Result<Identity, AuthError> {
         use jsonwebtoken::errors::ErrorKind;
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map_err(|e| match e.kind() {
@@ -193,12 +339,23 @@ impl TokenKeys {
                 _ => AuthError::Invalid("malformed token"),
             })?;
         let claims = data.claims;
-        check_times(&claims, now)?;
+        check_times(claims.nbf, claims.iat, now)?;
         check_subject(&claims.sub)?;
         if claims.role == Role::Service {
-            check_service_token(&claims, now)?;
+            if claims.aud.as_deref() != Some(SERVICE_AUDIENCE) {
+                return Err(AuthError::Invalid("service token for another audience"));
+            }
+            check_service_lifetime(claims.iat, claims.exp, now)?;
         }
-        Ok(claims)
+        let mut roles = Roles::default();
+        roles.insert(claims.role);
+        Ok(Identity {
+            sub: claims.sub,
+            roles,
+            exp: claims.exp,
+            iat: claims.iat,
+            generation: None,
+        })
     }
 
     /// Signs a token for `sub` with `role`, valid for `ttl_secs`; `aud` is set on service tokens.
@@ -219,11 +376,11 @@ impl TokenKeys {
 
 /// RFC 7519: a token is not accepted before its `nbf`, nor one issued in the future, beyond
 /// [`CLOCK_LEEWAY_SECS`].
-fn check_times(claims: &Claims, now: i64) -> Result<(), AuthError> {
-    if claims.nbf.is_some_and(|nbf| nbf > now + CLOCK_LEEWAY_SECS) {
+fn check_times(nbf: Option<i64>, iat: Option<i64>, now: i64) -> Result<(), AuthError> {
+    if nbf.is_some_and(|nbf| nbf > now + CLOCK_LEEWAY_SECS) {
         return Err(AuthError::Invalid("token not valid yet (nbf)"));
     }
-    if claims.iat.is_some_and(|iat| iat > now + CLOCK_LEEWAY_SECS) {
+    if iat.is_some_and(|iat| iat > now + CLOCK_LEEWAY_SECS) {
         return Err(AuthError::Invalid("token issued in the future (iat)"));
     }
     Ok(())
@@ -243,13 +400,9 @@ pub fn check_subject(sub: &str) -> Result<(), AuthError> {
     Ok(())
 }
 
-fn check_service_token(claims: &Claims, now: i64) -> Result<(), AuthError> {
-    if claims.aud.as_deref() != Some(SERVICE_AUDIENCE) {
-        return Err(AuthError::Invalid("service token for another audience"));
-    }
-    let issued = claims.iat.unwrap_or(now);
-    if claims.exp - issued > MAX_SERVICE_TOKEN_LIFETIME_SECS
-        || claims.exp - now > MAX_SERVICE_TOKEN_LIFETIME_SECS
+fn check_service_lifetime(iat: Option<i64>, exp: i64, now: i64) -> Result<(), AuthError> {
+    let issued = iat.unwrap_or(now);
+    if exp - issued > MAX_SERVICE_TOKEN_LIFETIME_SECS || exp - now > MAX_SERVICE_TOKEN_LIFETIME_SECS
     {
         return Err(AuthError::Invalid("service token lifetime too long"));
     }
@@ -297,25 +450,45 @@ pub type Instructor = Caller<InstructorRole>;
 pub type Student = Caller<StudentRole>;
 pub type Service = Caller<ServiceRole>;
 
-impl<R: RequiredRole> FromRequest for Caller<R> {
-    type Error = AuthError;
-    type Future = Ready<Result<Self, AuthError>>;
-
-    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        ready(authenticate(req).and_then(|claims| {
-            if claims.role == R::ROLE {
-                Ok(Caller {
-                    sub: claims.sub,
-                    _role: PhantomData,
-                })
-            } else {
-                Err(AuthError::WrongRole(R::ROLE))
-            }
-        }))
+impl<R: RequiredRole> Caller<R> {
+    fn from_identity(identity: Identity) -> Result<Self, AuthError> {
+        if identity.has(R::ROLE) {
+            Ok(Caller {
+                sub: identity.sub,
+                _role: PhantomData,
+            })
+        } else {
+            Err(AuthError::WrongRole(R::ROLE))
+        }
     }
 }
 
-fn authenticate(req: &HttpRequest) -> Result<Claims, AuthError> {
+impl<R: RequiredRole + 'static> FromRequest for Caller<R> {
+    type Error = AuthError;
+    type Future =
+        Either<Ready<Result<Self, AuthError>>, LocalBoxFuture<'static, Result<Self, AuthError>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let (keys, token) = match bearer(req) {
+            Ok(found) => found,
+            Err(e) => return Either::Left(ready(Err(e))),
+        };
+        match keys.check(token) {
+            Verdict::Done(result) => Either::Left(ready(result.and_then(Caller::from_identity))),
+            Verdict::UnknownKey(provider, header) => {
+                let (keys, token) = (keys.clone(), token.to_owned());
+                Either::Right(Box::pin(async move {
+                    keys.verified_by_provider(&provider, &token, &header)
+                        .await
+                        .and_then(Caller::from_identity)
+                }))
+            }
+        }
+    }
+}
+
+/// The token keys and the bearer token of `req`.
+fn bearer(req: &HttpRequest) -> Result<(&web::Data<TokenKeys>, &str), AuthError> {
     let keys = req
         .app_data::<web::Data<TokenKeys>>()
         .ok_or(AuthError::NotConfigured)?;
@@ -330,7 +503,7 @@ fn authenticate(req: &HttpRequest) -> Result<Claims, AuthError> {
         .strip_prefix("Bearer ")
         .or_else(|| value.strip_prefix("bearer "))
         .ok_or(AuthError::Invalid("expected `Bearer <token>`"))?;
-    keys.verify(token.trim())
+    Ok((keys, token.trim()))
 }
 
 #[cfg(test)]

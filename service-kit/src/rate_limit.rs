@@ -88,8 +88,8 @@ fn caller_key(req: &ServiceRequest) -> Option<String> {
             .ok()
     });
     match claims {
-        Some(claims) if claims.role == Role::Service => None,
-        Some(claims) => Some(format!("sub:{}", claims.sub)),
+        Some(identity) if identity.has(Role::Service) => None,
+        Some(identity) => Some(format!("sub:{}", identity.sub)),
         None => Some(format!(
             "ip:{}",
             req.peer_addr()

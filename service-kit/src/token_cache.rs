@@ -6,10 +6,11 @@
 //! Safe because an entry is added only after the full check passed, is found only by the whole
 //! token string, and is used only while the token's `exp` is still ahead; the checks that depend
 //! on the current time (a service token's lifetime) run on every use. The secret never changes
-//! while the process runs. Bounded: once full, the cache is emptied and refills with tokens in use.
+//! while the process runs; a provider's token is used from here only while none of the
+//! provider's keys was removed or changed since it was verified. Bounded: once full, the cache is emptied and refills with tokens in use.
 
+use crate::auth::Identity;
 use dashmap::DashMap;
-use shared_types::Claims;
 use std::sync::Arc;
 
 /// Most tokens kept.
@@ -17,22 +18,22 @@ pub const CAPACITY: usize = 16_384;
 
 #[derive(Debug, Default)]
 pub struct VerifiedTokens {
-    map: DashMap<Box<str>, Arc<Claims>, foldhash::fast::RandomState>,
+    map: DashMap<Box<str>, Arc<Identity>, foldhash::fast::RandomState>,
 }
 
 impl VerifiedTokens {
     /// The claims of `token` if it was verified before and has not expired at `now`.
-    pub fn get(&self, token: &str, now: i64) -> Option<Arc<Claims>> {
-        let claims = Arc::clone(self.map.get(token)?.value());
-        if claims.exp > now {
-            Some(claims)
+    pub fn get(&self, token: &str, now: i64) -> Option<Arc<Identity>> {
+        let identity = Arc::clone(self.map.get(token)?.value());
+        if identity.exp > now {
+            Some(identity)
         } else {
             self.map.remove(token);
             None
         }
     }
 
-    pub fn insert(&self, token: &str, claims: Arc<Claims>) {
+    pub fn insert(&self, token: &str, claims: Arc<Identity>) {
         if self.map.len() >= CAPACITY {
             self.map.clear();
         }

@@ -7,6 +7,7 @@ mod disk;
 mod disk_crash;
 mod durability;
 mod faults;
+mod identity;
 mod launcher;
 mod load;
 mod orders;

@@ -1,6 +1,7 @@
 //! `TestCluster`: course-service and order-service in this process on free ports, with tokens,
 //! an HTTP client, handles on both services' state, and the checks every test ends with.
 
+use crate::oidc::TestProvider;
 use crate::proxy::FaultProxy;
 use course_service::{
     clock::SystemClock,
@@ -12,7 +13,7 @@ use order_service::{
 };
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
-use service_kit::{Secret, TokenKeys};
+use service_kit::{Secret, TokenKeys, auth::provider::OidcArgs};
 use shared_types::{Order, OrderStatus, Role};
 use std::{sync::Arc, time::Duration};
 use storage_kit::journal::{Faults, StorageMode};
@@ -39,6 +40,10 @@ pub struct ClusterOptions {
     pub payments: bool,
     /// order-service's rate limit per caller (requests per second, burst); none by default.
     pub order_rate_limit: Option<(u32, u32)>,
+    /// Accept an OpenID Connect provider's tokens (both services). Unset, and `TEST_IDENTITY=oidc`
+    /// in the environment, the cluster starts a [`TestProvider`] and every student and instructor
+    /// token the tests use comes from it.
+    pub oidc: Option<OidcArgs>,
 }
 
 impl Default for ClusterOptions {
@@ -54,6 +59,7 @@ impl Default for ClusterOptions {
             order_disk: None,
             payments: false,
             order_rate_limit: None,
+            oidc: None,
         }
     }
 }
@@ -72,6 +78,7 @@ impl ClusterOptions {
             order_disk: None,
             payments: false,
             order_rate_limit: None,
+            oidc: None,
         }
     }
 }
@@ -125,7 +132,15 @@ pub struct TestCluster {
     pub proxy: Option<FaultProxy>,
     /// The Stripe sandbox order-service collects payments through, when asked for.
     pub sandbox: Option<stripe_sandbox::Sandbox>,
+    /// The identity provider user tokens come from (`TEST_IDENTITY=oidc`), and the tokens it gave.
+    pub provider: Option<Arc<TestProvider>>,
+    provider_tokens: parking_lot::Mutex<std::collections::HashMap<(Role, String), String>>,
     handles: Vec<actix_web::dev::ServerHandle>,
+}
+
+/// Whether the tests' user tokens come from an OpenID Connect provider (`TEST_IDENTITY=oidc`).
+pub fn provider_identity() -> bool {
+    std::env::var("TEST_IDENTITY").is_ok_and(|v| v == "oidc")
 }
 
 impl TestCluster {
@@ -133,8 +148,18 @@ impl TestCluster {
         TestCluster::spawn_with(ClusterOptions::default()).await
     }
 
-    pub async fn spawn_with(options: ClusterOptions) -> TestCluster {
+    pub async fn spawn_with(mut options: ClusterOptions) -> TestCluster {
+        let provider = if options.oidc.is_none() && provider_identity() {
+            let provider = TestProvider::start().await;
+            options.oidc = Some(OidcArgs::provider(&provider.issuer, crate::oidc::AUDIENCE));
+            Some(Arc::new(provider))
+        } else {
+            None
+        };
         let mut course_config = course_service::Config::local(Secret::new(SECRET));
+        if let Some(oidc) = &options.oidc {
+            course_config.oidc = oidc.clone();
+        }
         course_config.reservation_ttl_secs = options.reservation_ttl_secs;
         course_config.server.http_workers = Some(2);
         if storage_kit::postgres::testing_postgres() {
@@ -176,6 +201,9 @@ impl TestCluster {
             order_config.payments.payment_poll_secs = 1;
             order_config.payments.payment_timeout_ms = 2000;
             order_config.payments.payment_retry_max = 1;
+        }
+        if let Some(oidc) = &options.oidc {
+            order_config.oidc = oidc.clone();
         }
         order_config.course_timeout_ms = options.course_timeout_ms;
         order_config.course_retry_max = options.course_retry_max;
@@ -235,6 +263,8 @@ impl TestCluster {
             order_contents,
             proxy,
             sandbox,
+            provider,
+            provider_tokens: parking_lot::Mutex::new(Default::default()),
             handles,
         }
     }
@@ -301,9 +331,43 @@ impl TestCluster {
         self.proxy.as_ref().expect("cluster started with a proxy")
     }
 
+    /// A token for `sub` with `role`: signed with the shared secret, or for a student or an
+    /// instructor, with `TEST_IDENTITY=oidc`, issued by the identity provider through its
+    /// authorization-code flow (once per user; the grant runs on its own thread so that this can
+    /// be called anywhere).
     pub fn token(&self, role: Role, sub: &str) -> String {
-        let ttl = if role == Role::Service { 300 } else { 3600 };
-        self.keys.mint(sub, role, ttl)
+        match &self.provider {
+            Some(provider) if role != Role::Service => {
+                let key = (role, sub.to_owned());
+                if let Some(token) = self.provider_tokens.lock().get(&key) {
+                    return token.clone();
+                }
+                let token = std::thread::scope(|scope| {
+                    scope
+                        .spawn(|| {
+                            tokio::runtime::Builder::new_current_thread()
+                                .enable_all()
+                                .build()
+                                .expect("runtime")
+                                .block_on(provider.token(sub, &[role]))
+                        })
+                        .join()
+                        .expect("token grant")
+                });
+                let header = jsonwebtoken::decode_header(&token).expect("a JWT");
+                assert_eq!(
+                    header.alg,
+                    jsonwebtoken::Algorithm::RS256,
+                    "the provider's token"
+                );
+                self.provider_tokens.lock().insert(key, token.clone());
+                token
+            }
+            _ => {
+                let ttl = if role == Role::Service { 300 } else { 3600 };
+                self.keys.mint(sub, role, ttl)
+            }
+        }
     }
 
     pub async fn send(

@@ -3,7 +3,7 @@
 
 use crate::{expiry::SweepStats, store::SeatStore};
 use actix_web::{HttpResponse, web};
-use service_kit::health::health_response;
+use service_kit::{TokenKeys, health::health_response};
 use shared_types::Health;
 use std::collections::BTreeMap;
 
@@ -29,19 +29,24 @@ pub(crate) async fn api_health(store: web::Data<dyn SeatStore>) -> HttpResponse 
 }
 
 /// Readiness (public): ready when its store answers (the embedded store has not failed a write;
-/// PostgreSQL answers a query) and the expiry job is scheduled and its latest sweep succeeded.
+/// PostgreSQL answers a query), the expiry job is scheduled and its latest sweep succeeded, and,
+/// with an OpenID Connect provider configured, its keys are loaded.
 #[utoipa::path(get, path = "/health/ready", operation_id = "health_ready", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub(crate) async fn ready(
     store: web::Data<dyn SeatStore>,
     expiry: web::Data<SweepStats>,
+    keys: web::Data<TokenKeys>,
 ) -> HttpResponse {
     let (check, ok) = store.ready().await;
-    let checks = BTreeMap::from([
+    let mut checks = BTreeMap::from([
         (
             check.to_owned(),
             if ok { "ok" } else { "failed" }.to_owned(),
         ),
         ("expiry_job".to_owned(), expiry.health().to_owned()),
     ]);
+    if let Some((name, state)) = keys.readiness() {
+        checks.insert(name.to_owned(), state.to_owned());
+    }
     health_response(SERVICE_NAME, checks)
 }

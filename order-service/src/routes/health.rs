@@ -3,7 +3,7 @@
 
 use crate::{course_client::CourseClient, repo::OrderRepo};
 use actix_web::{HttpResponse, web};
-use service_kit::health::health_response;
+use service_kit::{TokenKeys, health::health_response};
 use shared_types::Health;
 use std::collections::BTreeMap;
 
@@ -28,11 +28,13 @@ pub(crate) async fn api_health(orders: web::Data<dyn OrderRepo>) -> HttpResponse
 }
 
 /// Readiness (public): 503 while course-service is unreachable or the store cannot answer (the
-/// embedded store failed a write; PostgreSQL does not answer a query).
+/// embedded store failed a write; PostgreSQL does not answer a query), or while an OpenID Connect
+/// provider is configured and its keys are not loaded.
 #[utoipa::path(get, path = "/health/ready", operation_id = "health_ready", tag = "health", responses((status = 200, body = Health), (status = 503, body = Health)))]
 pub(crate) async fn ready(
     orders: web::Data<dyn OrderRepo>,
     course: web::Data<dyn CourseClient>,
+    keys: web::Data<TokenKeys>,
 ) -> HttpResponse {
     let course_service = if course.is_reachable().await {
         "ok"
@@ -45,5 +47,8 @@ pub(crate) async fn ready(
         if ok { "ok" } else { "failed" }.to_owned(),
     )]);
     checks.insert("course_service".to_owned(), course_service.to_owned());
+    if let Some((name, state)) = keys.readiness() {
+        checks.insert(name.to_owned(), state.to_owned());
+    }
     health_response(SERVICE_NAME, checks)
 }

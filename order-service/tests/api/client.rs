@@ -92,9 +92,9 @@ async fn a_hold_sends_the_body_a_service_token_and_the_request_id() {
         .expect("keys")
         .verify(token)
         .expect("a token course-service accepts");
-    assert_eq!(claims.role, Role::Service);
-    assert_eq!(claims.aud.as_deref(), Some("course-service"));
-    assert!(claims.exp - claims.iat.unwrap_or(0) <= 300);
+    // `verify` accepts a service token only with course-service as audience and at most 300 s
+    // of life.
+    assert!(claims.has(Role::Service));
 }
 
 #[tokio::test]

@@ -65,10 +65,10 @@ fn a_token_not_valid_yet_is_refused_beyond_a_minute_of_leeway() {
 #[test]
 fn a_minted_token_verifies_with_its_claims() {
     let token = keys().mint("alice", Role::Instructor, 60);
-    let claims = keys().verify(&token).expect("valid");
-    assert_eq!(claims.sub, "alice");
-    assert_eq!(claims.role, Role::Instructor);
-    assert!(claims.aud.is_none());
+    let identity = keys().verify(&token).expect("valid");
+    assert_eq!(identity.sub, "alice");
+    assert!(identity.has(Role::Instructor));
+    assert!(!identity.has(Role::Student) && !identity.has(Role::Service));
 }
 
 #[test]
@@ -175,13 +175,14 @@ fn a_cached_service_token_is_rechecked_for_lifetime() {
     // A cached entry whose service checks no longer hold (here: claims that live longer than a
     // service token may, as if cached under another clock) is refused on use, not trusted.
     let now = unix_now();
-    let stale = shared_types::Claims {
+    let mut roles = Roles::default();
+    roles.insert(Role::Service);
+    let stale = Identity {
         sub: "order-service".into(),
-        role: Role::Service,
+        roles,
         exp: now + 3600,
         iat: Some(now),
-        nbf: None,
-        aud: Some(SERVICE_AUDIENCE.into()),
+        generation: None,
     };
     keys.verified.insert(&token, std::sync::Arc::new(stale));
     assert!(
@@ -198,4 +199,23 @@ fn the_secret_is_not_in_debug_output() {
 fn b64(s: &str) -> String {
     use base64::Engine;
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s)
+}
+
+#[test]
+fn provider_algorithms_are_refused_without_a_provider() {
+    // An RS256 header with an HMAC signature: with no provider configured there is no key that
+    // may verify it, and the shared secret is never tried for it.
+    let header = b64(r#"{"alg":"RS256","typ":"JWT","kid":"k1"}"#);
+    let body = b64(&format!(
+        r#"{{"sub":"eve","role":"instructor","exp":{}}}"#,
+        now() + 60
+    ));
+    let token = format!("{header}.{body}.c2lnbmF0dXJl");
+    let err = keys().verify(&token).expect_err("refused");
+    assert!(err.to_string().contains("algorithm not allowed"), "{err}");
+    for alg in ["none", "HS512", "PS256", "EdDSA", "xyz"] {
+        let header = b64(&format!(r#"{{"alg":"{alg}","typ":"JWT"}}"#));
+        let token = format!("{header}.{body}.");
+        assert!(keys().verify(&token).is_err(), "{alg} refused");
+    }
 }
