@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Every test: the whole workspace on the embedded store, then the authorization matrix and the
+# Every test: the whole workspace on the embedded store (the storefront's browser tests among
+# them), then the authorization matrix and the
 # end-to-end order tests with every user token issued by a real OpenID Connect provider, then the
 # same API tests (and the multi-replica tests) against PostgreSQL, which
 # scripts/ensure-postgres.sh provides.
@@ -10,8 +11,12 @@ cd "$(dirname "$0")/.."
 
 # The OpenID Connect provider of the identity tests runs on Node.js (>= 20) from the npm registry.
 scripts/ensure-node.sh
-echo "==> npm ci (tests/oidc-provider)"
+echo "==> npm ci (tests/oidc-provider, tests/browser)"
 (cd tests/oidc-provider && npm ci --no-audit --no-fund --loglevel=error)
+(cd tests/browser && npm ci --no-audit --no-fund --loglevel=error)
+# The storefront's browser tests drive Debian's chromium headless.
+CHROMIUM=$(scripts/ensure-chromium.sh)
+export CHROMIUM
 
 echo "==> cargo test --workspace (embedded store)"
 cargo test --workspace

@@ -20,6 +20,10 @@ const DAY: i64 = 24 * 3600;
 
 /// The banner of one start.
 pub struct Banner<'a> {
+    /// The web storefront, printed first.
+    pub storefront_url: &'a str,
+    /// Whether its development sign-in is on.
+    pub dev_sign_in: bool,
     pub course_url: &'a str,
     pub order_url: &'a str,
     pub demo_course: &'a str,
@@ -57,11 +61,17 @@ fn shell_word(word: &str) -> String {
 impl fmt::Display for Banner<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         let Banner {
+            storefront_url,
             course_url,
             order_url,
             demo_course,
             ..
         } = self;
+        let sign_in = if self.dev_sign_in {
+            "(sign in with any name, as a student or an instructor)"
+        } else {
+            "(the development sign-in is off: AUTH_JWT_SECRET was given)"
+        };
         let instructor = self.keys.mint(DEMO_INSTRUCTOR, Role::Instructor, DAY);
         let student = self.keys.mint(DEMO_STUDENT, Role::Student, DAY);
         let signed_with = match self.kept_in {
@@ -88,8 +98,10 @@ impl fmt::Display for Banner<'_> {
         };
         write!(
             f,
-            r#"
+            r#"Storefront: {storefront_url}   {sign_in}
+
 course-platform is running
+  storefront      {storefront_url}
   course-service  {course_url}   (health: {course_url}/health/ready)
   order-service   {order_url}   (health: {order_url}/health/ready){sandbox}
 

@@ -48,6 +48,9 @@ struct Cli {
     /// Port of order-service.
     #[arg(long, env = "ORDER_PORT", default_value_t = 5002)]
     order_port: u16,
+    /// Port of the web storefront.
+    #[arg(long, env = "STOREFRONT_PORT", default_value_t = 5000)]
+    storefront_port: u16,
     /// Shared token secret (at least 32 bytes); when unset, one is generated once and kept in
     /// DATA_DIR/auth-jwt-secret.
     #[arg(
@@ -187,6 +190,18 @@ async fn serve(args: Cli) -> anyhow::Result<()> {
         sandbox.set_webhook_urls([format!("{order_url}/api/payments/stripe/webhook")]);
     }
 
+    let mut shop_config =
+        storefront::Config::local(course_url.clone(), order_url.clone(), secret.clone());
+    shop_config.host = args.host.clone();
+    shop_config.port = args.storefront_port;
+    // The development sign-in mints tokens with the shared secret: only for a local run whose
+    // secret the launcher generated itself.
+    shop_config.dev_sign_in = token_secret.kept_in.is_some();
+    let shop = storefront::Application::build(&shop_config)
+        .instrument(tracing::info_span!("storefront"))
+        .await?;
+    let shop_url = format!("http://{}:{}", connect_host(&args.host), shop.port());
+
     // Before the banner: whoever reads it may stop the launcher at once.
     let live = courses.live_streams();
     let following = orders.stop_following();
@@ -195,13 +210,15 @@ async fn serve(args: Cli) -> anyhow::Result<()> {
             live.close();
             following.stop();
         },
-        vec![orders.handle(), courses.handle()],
+        vec![shop.handle(), orders.handle(), courses.handle()],
     );
     let demo = demo_course(courses.store().as_ref()).await?;
     let keys = TokenKeys::from_secret(secret.expose())?;
     println!(
         "{}",
         banner::Banner {
+            storefront_url: &shop_url,
+            dev_sign_in: shop_config.dev_sign_in,
             course_url: &course_url,
             order_url: &order_url,
             demo_course: &demo.to_string(),
@@ -212,13 +229,18 @@ async fn serve(args: Cli) -> anyhow::Result<()> {
         }
     );
 
-    let (a, b) = tokio::join!(courses.run_until_stopped(), orders.run_until_stopped());
+    let (a, b, c) = tokio::join!(
+        courses.run_until_stopped(),
+        orders.run_until_stopped(),
+        shop.run_until_stopped()
+    );
     if let Some(sandbox) = sandbox {
         sandbox.shutdown().await;
     }
     a?;
     b?;
-    tracing::info!("both services stopped");
+    c?;
+    tracing::info!("both services and the storefront stopped");
     Ok(())
 }
 

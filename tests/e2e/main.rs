@@ -15,5 +15,6 @@ mod payments;
 mod payments_crash;
 mod readme;
 mod security;
+mod storefront;
 mod tracing;
 mod waitlist;

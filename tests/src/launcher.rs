@@ -54,6 +54,7 @@ impl Launcher {
             .env("COURSE_PORT", free_port().to_string())
             .env("ORDER_PORT", free_port().to_string())
             .env("SANDBOX_PORT", free_port().to_string())
+            .env("STOREFRONT_PORT", free_port().to_string())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped());

@@ -1,0 +1,159 @@
+//! The storefront in a real browser: both services and the storefront in this process, and
+//! `tests/browser/storefront.mjs` (playwright-core driving Debian's chromium headless, axe-core
+//! for accessibility) run against them. It browses, signs in as a student, buys, sees the order
+//! confirmed and cancels it, watches a purchase made through the API change the open catalogue
+//! within 3 s, meets a price change and a sold-out course, joins and leaves a waitlist, and signs
+//! in as an instructor to create a course and change its price; a course titled
+//! `<script>alert(1)</script>` shows as text; no console error, dialog or request leaving
+//! 127.0.0.1; no axe-core violation on any page; screenshots of each page at desktop and phone
+//! size in `target/screenshots/`.
+
+use e2e_tests::TestCluster;
+use reqwest::{Method, StatusCode};
+use serde_json::json;
+use service_kit::Secret;
+use shared_types::Role;
+use std::{path::PathBuf, process::Command};
+
+fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Debian's chromium (CHROMIUM overrides); `scripts/ensure-chromium.sh` installs it.
+fn chromium() -> PathBuf {
+    let path = std::env::var("CHROMIUM")
+        .map_or_else(|_| PathBuf::from("/usr/bin/chromium"), PathBuf::from);
+    assert!(
+        path.exists(),
+        "{} is missing: run scripts/ensure-chromium.sh (Debian's chromium), or set CHROMIUM",
+        path.display()
+    );
+    path
+}
+
+fn ensure_installed() {
+    let dir = repo().join("tests/browser");
+    if dir
+        .join("node_modules/playwright-core/package.json")
+        .exists()
+    {
+        return;
+    }
+    let status = Command::new("npm")
+        .args(["ci", "--no-audit", "--no-fund", "--loglevel=error"])
+        .current_dir(&dir)
+        .status()
+        .expect("npm runs");
+    assert!(status.success(), "npm ci in {}", dir.display());
+}
+
+async fn course(cluster: &TestCluster, title: &str, seats: u32, price_cents: i64) -> String {
+    let token = cluster.token(Role::Instructor, "ines");
+    let reply = cluster
+        .send(
+            Method::POST,
+            format!("{}/api/courses", cluster.course_url),
+            Some(&token),
+            Some(json!({"title": title, "price_cents": price_cents, "seats": seats})),
+            &[],
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.body);
+    reply.body["id"].as_str().expect("id").to_owned()
+}
+
+#[tokio::test]
+async fn the_storefront_works_in_a_real_browser() {
+    let chromium = chromium();
+    ensure_installed();
+    let cluster = TestCluster::spawn().await;
+    let config = storefront::Config::local(
+        cluster.course_url.clone(),
+        cluster.order_url.clone(),
+        Secret::new(e2e_tests::cluster::SECRET),
+    );
+    let shop = storefront::Application::build(&config)
+        .await
+        .expect("storefront");
+    let shop_url = format!("http://127.0.0.1:{}", shop.port());
+    let handle = shop.handle();
+    tokio::spawn(shop.run_until_stopped());
+
+    let xss = course(&cluster, "<script>alert(1)</script>", 5, 900).await;
+    let live = course(&cluster, "Async Rust", 30, 4900).await;
+    let tight = course(&cluster, "Embedded Rust", 1, 1000).await;
+    let screenshots = repo().join("target/screenshots");
+    let script = repo().join("tests/browser/storefront.mjs");
+    let args = vec![
+        script.display().to_string(),
+        format!("--shop={shop_url}"),
+        format!("--course-url={}", cluster.course_url),
+        format!("--order-url={}", cluster.order_url),
+        format!("--chromium={}", chromium.display()),
+        format!("--screenshots={}", screenshots.display()),
+        format!(
+            "--student-token={}",
+            cluster.token(Role::Student, "api-buyer")
+        ),
+        format!(
+            "--instructor-token={}",
+            cluster.token(Role::Instructor, "ines")
+        ),
+        format!("--xss-course={xss}"),
+        format!("--live-course={live}"),
+        format!("--tight-course={tight}"),
+    ];
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .args(&args)
+            .current_dir(repo().join("tests/browser"))
+            .output()
+            .expect("node runs")
+    })
+    .await
+    .expect("joined");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    println!("{stdout}");
+    assert!(
+        output.status.success(),
+        "browser checks failed:\n{stdout}\n{stderr}"
+    );
+    assert!(stdout.contains("all storefront browser checks passed"));
+    for page in ["catalogue", "course", "orders", "teach", "manage"] {
+        for size in ["desktop", "phone"] {
+            let shot = screenshots.join(format!("{page}-{size}.png"));
+            assert!(shot.exists(), "{} saved", shot.display());
+        }
+    }
+    // What the browser did went through the services: the instructor's new course exists.
+    let courses = cluster
+        .send(
+            Method::GET,
+            format!("{}/api/courses?instructor_id=ines", cluster.course_url),
+            None,
+            None,
+            &[],
+        )
+        .await;
+    let titles: Vec<&str> = courses.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .filter_map(|c| c["title"].as_str())
+        .collect();
+    assert!(titles.contains(&"Ownership in practice"), "{titles:?}");
+    let created = courses.body["items"]
+        .as_array()
+        .expect("items")
+        .iter()
+        .find(|c| c["title"] == "Ownership in practice")
+        .expect("created");
+    assert_eq!(created["price_cents"], 3000, "the price the browser set");
+    let ids: Vec<uuid::Uuid> = [&xss, &live, &tight]
+        .iter()
+        .map(|id| id.parse().expect("uuid"))
+        .collect();
+    cluster.settle_and_check(&ids).await;
+    drop(handle.stop(true));
+}
