@@ -104,6 +104,11 @@ impl Identity {
     pub fn has(&self, role: Role) -> bool {
         self.roles.contains(role)
     }
+
+    /// When the token expires, in seconds since the Unix epoch.
+    pub fn expires_at(&self) -> i64 {
+        self.exp
+    }
 }
 
 /// A set of roles (a provider's token may grant a user both student and instructor).

@@ -1,6 +1,6 @@
 //! storefront configuration: defaults in code, environment (or flags) on top.
 
-use service_kit::Secret;
+use service_kit::{Secret, auth::provider::OidcArgs};
 
 /// Everything the storefront needs to serve.
 #[derive(Debug, Clone, clap::Args)]
@@ -42,6 +42,17 @@ pub struct Config {
         global = true
     )]
     pub auth_jwt_secret: Option<Secret>,
+    /// Sign-in through this OpenID Connect provider (the same settings as the services'); the
+    /// storefront is its client `STOREFRONT_OIDC_CLIENT_ID`.
+    #[command(flatten)]
+    pub oidc: OidcArgs,
+    /// The storefront's client id at the provider (a public client using PKCE, whose redirect URI
+    /// is `<STOREFRONT_URL>/signin/callback`).
+    #[arg(long, env = "STOREFRONT_OIDC_CLIENT_ID", default_value = "storefront")]
+    pub oidc_client_id: String,
+    /// The address browsers reach the storefront at (for the provider's redirect back).
+    #[arg(long, env = "STOREFRONT_URL", default_value = "http://127.0.0.1:5000")]
+    pub public_url: String,
 }
 
 impl Config {
@@ -56,6 +67,9 @@ impl Config {
             api_timeout_ms: 10_000,
             dev_sign_in: true,
             auth_jwt_secret: Some(secret),
+            oidc: OidcArgs::default(),
+            oidc_client_id: "storefront".into(),
+            public_url: "http://127.0.0.1:5000".into(),
         }
     }
 }

@@ -2,7 +2,8 @@
 //! order-service's public APIs (the pages hold no rules of their own).
 //!
 //! - [`config`]: settings; [`api`]: the calls to both services; [`messages`]: what their answers
-//!   mean in words; [`session`]: who is signed in (the bearer token in a cookie).
+//!   mean in words; [`session`]: who is signed in (the bearer token in a cookie); [`oidc`]:
+//!   sign-in through an OpenID Connect provider.
 //! - [`pages`]: the HTML (maud templates); [`routes`]: the handlers; [`live`]: live seat counts
 //!   as one server-sent event stream per page; [`assets`]: the stylesheet and script.
 //!
@@ -15,6 +16,7 @@ pub mod assets;
 pub mod config;
 pub mod live;
 pub mod messages;
+pub mod oidc;
 pub mod pages;
 pub mod routes;
 pub mod session;
@@ -34,6 +36,8 @@ pub struct State {
     pub api: api::Api,
     pub keys: TokenKeys,
     pub dev_sign_in: bool,
+    /// Sign-in through an OpenID Connect provider, when one is configured.
+    pub oidc: Option<oidc::OidcSignIn>,
 }
 
 /// A built, not yet running, storefront.
@@ -52,7 +56,18 @@ impl std::fmt::Debug for Application {
 
 impl Application {
     pub async fn build(config: &Config) -> anyhow::Result<Self> {
-        let keys = service_kit::secrets::token_keys(config.auth_jwt_secret.as_ref())?;
+        let provider = service_kit::auth::provider::Provider::start(&config.oidc).await?;
+        let oidc = match (&provider, &config.oidc.audience) {
+            (Some(provider), Some(audience)) => Some(oidc::OidcSignIn::new(
+                provider.issuer(),
+                audience.trim(),
+                &config.oidc_client_id,
+                &config.public_url,
+            )?),
+            _ => None,
+        };
+        let keys = service_kit::secrets::token_keys(config.auth_jwt_secret.as_ref())?
+            .with_provider(provider);
         let api = api::Api::new(
             &config.course_service_url,
             &config.order_service_url,
@@ -62,6 +77,7 @@ impl Application {
             api,
             keys,
             dev_sign_in: config.dev_sign_in,
+            oidc,
         });
         let (listener, port) = service_kit::server::bind(&config.host, config.port)?;
         let server = HttpServer::new(move || {

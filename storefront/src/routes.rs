@@ -35,6 +35,8 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/teach/courses/{id}/seats", web::post().to(set_seats))
         .route("/signin", web::get().to(signin_page))
         .route("/signin", web::post().to(signin))
+        .route("/signin/oidc", web::get().to(signin_oidc))
+        .route("/signin/callback", web::get().to(signin_callback))
         .route("/signout", web::post().to(signout))
         .route("/live", web::get().to(live::stream))
         .route("/static/{file}", web::get().to(assets::serve))
@@ -86,6 +88,7 @@ fn frame<'a>(state: &State, user: Option<&'a User>) -> Frame<'a> {
     Frame {
         user,
         dev_sign_in: state.dev_sign_in,
+        provider: state.oidc.as_ref().map(|o| o.provider_name()),
     }
 }
 
@@ -663,6 +666,97 @@ async fn signin(state: web::Data<State>, form: web::Form<SignInForm>) -> HttpRes
         .cookie(session::sign_in_cookie(&token, DEV_SIGN_IN_SECS))
         .insert_header((header::LOCATION, to))
         .finish()
+}
+
+/// Starts a sign-in at the provider.
+async fn signin_oidc(state: web::Data<State>) -> HttpResponse {
+    let Some(oidc) = &state.oidc else {
+        return redirect("/signin");
+    };
+    match oidc.start().await {
+        Ok(started) => HttpResponse::SeeOther()
+            .cookie(session::pending_cookie(&started.pending))
+            .insert_header((header::LOCATION, started.url))
+            .finish(),
+        Err(e) => {
+            tracing::warn!(error = %e, "sign-in through the identity provider could not start");
+            let notice = Notice::Error(
+                "The identity provider could not be reached. Try again in a moment.".into(),
+            );
+            html(
+                REFUSED,
+                pages::signin::page(&frame(&state, None), Some(&notice)),
+            )
+        }
+    }
+}
+
+#[derive(Debug, Deserialize)]
+struct Callback {
+    code: Option<String>,
+    state: Option<String>,
+    error: Option<String>,
+    error_description: Option<String>,
+}
+
+/// Where the provider sends the browser back.
+async fn signin_callback(
+    state: web::Data<State>,
+    req: HttpRequest,
+    query: web::Query<Callback>,
+) -> HttpResponse {
+    let Some(oidc) = &state.oidc else {
+        return redirect("/signin");
+    };
+    let pending = req
+        .cookie(crate::oidc::PENDING_COOKIE)
+        .map(|c| c.value().to_owned())
+        .unwrap_or_default();
+    let outcome = match (&query.code, &query.state, &query.error) {
+        (_, _, Some(error)) => Err(crate::oidc::SignInError::Refused(format!(
+            "{error}: {}",
+            query.error_description.as_deref().unwrap_or("")
+        ))),
+        (Some(code), Some(sent_state), None) => oidc.finish(&pending, sent_state, code).await,
+        _ => Err(crate::oidc::SignInError::State),
+    };
+    let refused = |text: String| {
+        let mut answer = html(
+            REFUSED,
+            pages::signin::page(&frame(&state, None), Some(&Notice::Error(text))),
+        );
+        let _ = answer.add_removal_cookie(&session::pending_cookie(""));
+        answer
+    };
+    let token = match outcome {
+        Ok(token) => token,
+        Err(e) => {
+            tracing::warn!(error = %e, "sign-in through the identity provider failed");
+            return refused(format!("The sign-in did not complete: {e}."));
+        }
+    };
+    let identity = match state.keys.verify_fetching(&token).await {
+        Ok(identity) => identity,
+        Err(e) => {
+            tracing::warn!(error = %e, "the identity provider's access token was refused");
+            return refused(
+                "The identity provider's token is not for this storefront (audience or role)."
+                    .into(),
+            );
+        }
+    };
+    let lifetime = identity.expires_at() - chrono::Utc::now().timestamp();
+    let to = if identity.has(Role::Instructor) && !identity.has(Role::Student) {
+        "/teach?done=signedin"
+    } else {
+        "/?done=signedin"
+    };
+    let mut answer = HttpResponse::SeeOther()
+        .cookie(session::sign_in_cookie(&token, lifetime.max(0)))
+        .insert_header((header::LOCATION, to))
+        .finish();
+    let _ = answer.add_removal_cookie(&session::pending_cookie(""));
+    answer
 }
 
 async fn signout(

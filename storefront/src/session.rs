@@ -65,3 +65,15 @@ pub fn sign_out_cookie() -> Cookie<'static> {
     cookie.make_removal();
     cookie
 }
+
+/// The cookie holding a sign-in in progress at the provider (only `/signin/...` sees it).
+pub fn pending_cookie(value: &str) -> Cookie<'static> {
+    Cookie::build(crate::oidc::PENDING_COOKIE, value.to_owned())
+        .path("/signin")
+        .http_only(true)
+        .same_site(actix_web::cookie::SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::seconds(
+            crate::oidc::PENDING_SECS,
+        ))
+        .finish()
+}

@@ -216,7 +216,7 @@ async function interaction(req, res, path) {
     res.writeHead(200, {
       'content-type': 'text/html; charset=utf-8',
       'cache-control': 'no-store',
-      'content-security-policy': "default-src 'none'; form-action 'self'; style-src 'self'",
+      'content-security-policy': "default-src 'none'; style-src 'self'; frame-ancestors 'none'",
     });
     return res.end(loginPage(details.uid, details.params.client_id));
   }

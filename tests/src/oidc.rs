@@ -33,6 +33,8 @@ pub struct ProviderOptions {
     pub role_claim: String,
     /// Roles always as an array, even a single one.
     pub role_array: bool,
+    /// Redirect URIs the clients are registered with besides [`REDIRECT_URI`].
+    pub redirect_uris: Vec<String>,
 }
 
 impl Default for ProviderOptions {
@@ -41,6 +43,7 @@ impl Default for ProviderOptions {
             port: 0,
             role_claim: "role".into(),
             role_array: false,
+            redirect_uris: Vec::new(),
         }
     }
 }
@@ -123,6 +126,12 @@ impl TestProvider {
             .args(["--audience", AUDIENCE])
             .args(["--role-claim", &options.role_claim])
             .args(["--redirect-uri", REDIRECT_URI])
+            .args(
+                options
+                    .redirect_uris
+                    .iter()
+                    .flat_map(|uri| ["--redirect-uri", uri.as_str()]),
+            )
             .stdout(Stdio::piped())
             .stderr(Stdio::null());
         if options.role_array {

@@ -17,6 +17,8 @@ pub struct Frame<'a> {
     pub user: Option<&'a User>,
     /// The development sign-in is on (the page says so).
     pub dev_sign_in: bool,
+    /// The OpenID Connect provider people sign in with, by name.
+    pub provider: Option<String>,
 }
 
 /// A message at the top of the page: `ok` or an error.

@@ -1,4 +1,5 @@
-//! Sign-in: the development sign-in (a name and a role) when it is on.
+//! Sign-in: through the OpenID Connect provider when one is configured, and the development
+//! sign-in (a name and a role) when it is on.
 
 use super::{Frame, Notice, layout};
 use maud::{Markup, html};
@@ -10,6 +11,9 @@ pub fn page(frame: &Frame<'_>, notice: Option<&Notice>) -> Markup {
         notice,
         html! {
             h1 { "Sign in" }
+            @if let Some(provider) = &frame.provider {
+                p { a class="button" href="/signin/oidc" { "Sign in with " (provider) } }
+            }
             @if frame.dev_sign_in {
                 p class="dev" {
                     "Development sign-in: pick any name and a role. It exists only because the launcher generated this run's token secret; a production storefront signs people in through the operator's identity provider."
@@ -26,7 +30,7 @@ pub fn page(frame: &Frame<'_>, notice: Option<&Notice>) -> Markup {
                     }
                     button type="submit" { "Sign in" }
                 }
-            } @else {
+            } @else if frame.provider.is_none() {
                 p { "Sign-in is not configured for this storefront." }
             }
         },
