@@ -81,3 +81,14 @@ pub struct UpdateSeats {
     #[schema(minimum = 1, maximum = 1_000_000)]
     pub seats_total: i64,
 }
+
+/// `GET /api/courses/{course_id}/sales` (the course's instructor): seats sold and what they
+/// brought in, each seat at the price it was held at.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(example = json!({"course_id": "01a200a3-a261-7707-8a0a-b4f570fafe59", "seats_sold": 12, "revenue_cents": 58800, "currency": "USD"}))]
+pub struct CourseSales {
+    pub course_id: Uuid,
+    pub seats_sold: u32,
+    pub revenue_cents: i64,
+    pub currency: String,
+}

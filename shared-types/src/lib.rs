@@ -17,7 +17,7 @@ pub mod reservation;
 pub mod waitlist;
 
 pub use auth::{Claims, Role, SERVICE_AUDIENCE};
-pub use course::{Course, CreateCourse, UpdatePrice, UpdateSeats};
+pub use course::{Course, CourseSales, CreateCourse, UpdatePrice, UpdateSeats};
 pub use error_code::ErrorCode;
 pub use event::{Event, EventCounts};
 pub use health::{Health, HealthStatus};

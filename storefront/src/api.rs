@@ -5,7 +5,7 @@
 use futures::{Stream, StreamExt};
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
-use shared_types::{Course, ErrorCode, Items, Order, Page, Problem, WaitlistEntry};
+use shared_types::{Course, CourseSales, ErrorCode, Items, Order, Page, Problem, WaitlistEntry};
 use std::time::Duration;
 use uuid::Uuid;
 
@@ -140,6 +140,16 @@ impl Api {
                 .post(format!("{}/api/courses", self.course_url))
                 .bearer_auth(token)
                 .json(&body),
+        )
+        .await
+    }
+
+    /// The course's sales (its instructor only).
+    pub async fn sales(&self, token: &str, id: Uuid) -> Result<CourseSales, ApiError> {
+        self.call(
+            self.http
+                .get(format!("{}/api/courses/{id}/sales", self.course_url))
+                .bearer_auth(token),
         )
         .await
     }

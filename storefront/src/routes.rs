@@ -31,6 +31,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .route("/teach", web::get().to(teach))
         .route("/teach/courses", web::post().to(create_course))
         .route("/teach/courses/{id}", web::get().to(manage))
+        .route("/teach/courses/{id}/sales", web::get().to(sales))
         .route("/teach/courses/{id}/price", web::post().to(set_price))
         .route("/teach/courses/{id}/seats", web::post().to(set_seats))
         .route("/signin", web::get().to(signin_page))
@@ -515,10 +516,16 @@ async fn manage_page(
     notice: Option<Notice>,
     status: StatusCode,
 ) -> HttpResponse {
-    match state.api.course(id).await {
+    let (course, sales) = futures::join!(state.api.course(id), state.api.sales(&user.token, id));
+    match course {
         Ok(course) if course.instructor_id == user.id => html(
             status,
-            pages::teach::manage(&frame(state, Some(user)), &course, notice.as_ref()),
+            pages::teach::manage(
+                &frame(state, Some(user)),
+                &course,
+                sales.ok().as_ref(),
+                notice.as_ref(),
+            ),
         ),
         Ok(_) => error_page(
             state,
@@ -543,6 +550,29 @@ async fn manage(
     match signed_in(&state, &req, Role::Instructor, None) {
         Ok(user) => manage_page(&state, &user, *path, done_notice(&query), StatusCode::OK).await,
         Err(answer) => *answer,
+    }
+}
+
+/// The course's revenue as the live view shows it (JSON, for the page's script).
+async fn sales(state: web::Data<State>, req: HttpRequest, path: web::Path<Uuid>) -> HttpResponse {
+    let user = match signed_in(&state, &req, Role::Instructor, None) {
+        Ok(user) => user,
+        Err(answer) => return *answer,
+    };
+    match state.api.sales(&user.token, *path).await {
+        Ok(sales) => HttpResponse::Ok()
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(serde_json::json!({
+                "seats_sold": sales.seats_sold,
+                "revenue": pages::money(sales.revenue_cents, &sales.currency),
+            })),
+        Err(e) => HttpResponse::build(match &e {
+            ApiError::Problem { status, .. } => {
+                StatusCode::from_u16(*status).unwrap_or(StatusCode::BAD_GATEWAY)
+            }
+            ApiError::Unreachable(_) => StatusCode::BAD_GATEWAY,
+        })
+        .json(serde_json::json!({"error": messages::for_error(&e, "USD")})),
     }
 }
 

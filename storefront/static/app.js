@@ -33,6 +33,15 @@
           });
         }
         course.toggleAttribute('data-sold-out', counts.seats_available === 0);
+        // Revenue follows the seats sold: read it again when they change.
+        course.querySelectorAll('[data-revenue]').forEach((el) => {
+          if (el.dataset.sold === String(counts.seats_sold)) return;
+          el.dataset.sold = String(counts.seats_sold);
+          fetch(el.dataset.revenue, { headers: { accept: 'application/json' }, credentials: 'same-origin' })
+            .then((r) => (r.ok ? r.json() : null))
+            .then((sales) => { if (sales && typeof sales.revenue === 'string') el.textContent = sales.revenue; })
+            .catch(() => {});
+        });
       });
     });
     window.addEventListener('pagehide', () => source.close());

@@ -213,6 +213,19 @@ try {
   await page.getByLabel(/New price/).fill('30');
   await Promise.all([page.waitForURL(/done=price/), page.getByRole('button', { name: 'Change the price' }).click()]);
   check(await page.getByText('$30.00').first().isVisible(), 'the changed price shows');
+  // The live view follows a sale made anywhere: seats and revenue, without a reload.
+  const created = page.url().match(/\/teach\/courses\/([0-9a-f-]+)/)[1];
+  check((await page.locator('[data-revenue]').textContent()) === '$0.00', 'a new course has no revenue');
+  await page.waitForFunction(() => document.getElementById('live-status')?.textContent === 'Live.', null, { timeout: 5000 });
+  const sale = await api('POST', `${args['order-url']}/api/orders`, args['student-token'], { course_id: created });
+  check(sale.status === 201, 'a student bought a seat of the new course through the API');
+  await page.waitForFunction(
+    () => document.querySelector('[data-field="seats_sold"]')?.textContent === '1'
+      && document.querySelector('[data-revenue]')?.textContent === '$30.00',
+    null,
+    { timeout: 3000 },
+  );
+  pass('the live view shows the sale and the revenue within 3 s');
   await page.goto(`${shop}/teach`);
   check(await page.getByRole('link', { name: 'Ownership in practice' }).isVisible(), 'the course is listed among the instructor\'s');
 

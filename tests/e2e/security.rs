@@ -176,6 +176,16 @@ fn rows(cluster: &TestCluster, f: &Fixture) -> Vec<Row> {
             expect: |_| 200,
         },
         Row {
+            method: Method::GET,
+            url: format!("{cs}/api/courses/{}/sales", f.course),
+            body: None,
+            expect: |w| match w {
+                w if bad_token(w) => 401,
+                Who::Alice => 200,
+                _ => 403,
+            },
+        },
+        Row {
             method: Method::PATCH,
             url: format!("{cs}/api/courses/{}/price", f.course),
             body: Some(json!({"price_cents": 1000})),

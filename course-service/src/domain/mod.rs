@@ -16,7 +16,7 @@ pub mod ranks;
 pub mod reservation;
 pub mod waitlist;
 
-pub use book::{BookError, CourseBook, CourseSnapshot, Held, HoldRequest, LedgerEvent};
+pub use book::{BookError, CourseBook, CourseSnapshot, Held, HoldRequest, LedgerEvent, Sales};
 pub use course::{CourseDetails, Currency, NewCourse, ValidationError};
 pub use reservation::{Reservation, SeatEffect, Status, TransitionError};
 

@@ -9,7 +9,7 @@ use crate::{
 use actix_web::{HttpResponse, http::header, web};
 use serde::Deserialize;
 use service_kit::Instructor;
-use shared_types::{Course, CreateCourse, Page, Problem, UpdatePrice, UpdateSeats};
+use shared_types::{Course, CourseSales, CreateCourse, Page, Problem, UpdatePrice, UpdateSeats};
 use utoipa::IntoParams;
 
 pub const DEFAULT_PAGE_SIZE: usize = 20;
@@ -98,6 +98,32 @@ pub(crate) async fn read(
     path: web::Path<CourseId>,
 ) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(views::course(&store.course(*path).await?)))
+}
+
+/// The course's sales (its instructor): seats sold and the money they brought in, each seat at
+/// the price it was held at.
+#[utoipa::path(get, path = "/api/courses/{course_id}/sales", operation_id = "course_sales", tag = "courses", params(("course_id" = Uuid, Path)),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, body = CourseSales),
+        (status = 400, description = "`validation_failed`: not a UUID", body = Problem, content_type = "application/problem+json"),
+        (status = 401, description = "`unauthorized`", body = Problem, content_type = "application/problem+json"),
+        (status = 403, description = "`forbidden`: not this course's instructor", body = Problem, content_type = "application/problem+json"),
+        (status = 404, description = "`course_not_found`", body = Problem, content_type = "application/problem+json"),
+    ))]
+pub(crate) async fn sales(
+    who: Instructor,
+    store: web::Data<dyn SeatStore>,
+    path: web::Path<CourseId>,
+) -> Result<HttpResponse, ApiError> {
+    let id = *path;
+    let sales = store.sales(id).await?.for_owner(&who.sub)?;
+    Ok(HttpResponse::Ok().json(CourseSales {
+        course_id: id.into(),
+        seats_sold: sales.seats_sold,
+        revenue_cents: sales.revenue_cents,
+        currency: sales.currency.as_str().to_owned(),
+    }))
 }
 
 /// Change the price (the course's instructor). Holds already made keep their price.

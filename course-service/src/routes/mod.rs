@@ -48,6 +48,9 @@ pub fn endpoints() -> Vec<Endpoint> {
         e(Method::GET, "/api/courses/{course_id}/live", || {
             web::get().to(live::stream)
         }),
+        e(Method::GET, "/api/courses/{course_id}/sales", || {
+            web::get().to(courses::sales)
+        }),
         e(Method::PATCH, "/api/courses/{course_id}/price", || {
             web::patch().to(courses::set_price)
         }),

@@ -5,7 +5,7 @@ use super::{courses, events, health, live, reservations, waitlist};
 use actix_web::{HttpResponse, web};
 use service_kit::endpoints::{BearerAuth, CommonResponses, OpenApiJson};
 use shared_types::{
-    Course, CreateCourse, ErrorCode, Event, EventCounts, Health, Items, Page, Problem,
+    Course, CourseSales, CreateCourse, ErrorCode, Event, EventCounts, Health, Items, Page, Problem,
     PutReservation, Reservation, UpdatePrice, UpdateSeats, WaitEntry, WaitFor, WaitlistStatus,
 };
 use utoipa::OpenApi;
@@ -21,11 +21,11 @@ use utoipa::OpenApi;
     ),
     paths(
         reservations::hold, reservations::read, reservations::confirm, reservations::cancel, reservations::release,
-        courses::create, courses::list, courses::read, live::stream, courses::set_price, courses::set_seats,
+        courses::create, courses::list, courses::read, live::stream, courses::sales, courses::set_price, courses::set_seats,
         waitlist::join, waitlist::of_student, waitlist::read, waitlist::leave,
         events::list, health::live, health::ready, health::api_health, document, metrics,
     ),
-    components(schemas(Course, CreateCourse, UpdatePrice, UpdateSeats, Reservation, PutReservation, Page<Course>, live::LiveEvent, Event, EventCounts, Page<Event>, WaitEntry, WaitFor, WaitlistStatus, Items<WaitEntry>, Problem, ErrorCode, Health)),
+    components(schemas(Course, CourseSales, CreateCourse, UpdatePrice, UpdateSeats, Reservation, PutReservation, Page<Course>, live::LiveEvent, Event, EventCounts, Page<Event>, WaitEntry, WaitFor, WaitlistStatus, Items<WaitEntry>, Problem, ErrorCode, Health)),
     modifiers(&BearerAuth, &CommonResponses),
     tags(
         (name = "courses", description = "Courses and their capacity"),

@@ -19,7 +19,7 @@ use crate::{
     config::Config,
     domain::{
         BookError, CourseId, CourseSnapshot, EntryId, Held, HoldRequest, LedgerEvent, NewCourse,
-        Reservation, ReservationId, Status,
+        Reservation, ReservationId, Sales, Status,
         feed::{Cursor, FeedEvent},
         waitlist::{EntryStatus, WaitEntry},
     },
@@ -221,6 +221,9 @@ pub trait SeatStore: Send + Sync + std::fmt::Debug + 'static {
     async fn create_course(&self, course: NewCourse) -> Result<CourseSnapshot, StoreError>;
 
     async fn course(&self, id: CourseId) -> Result<CourseSnapshot, StoreError>;
+
+    /// The course's seats sold and what they brought in, each at the price it was held at.
+    async fn sales(&self, id: CourseId) -> Result<Sales, StoreError>;
 
     /// Up to `limit` courses after `after` in creation order, optionally of one instructor, and
     /// whether more follow.

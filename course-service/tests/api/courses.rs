@@ -1,4 +1,5 @@
-//! Course routes: create, list with pagination, read, and the owner's price and capacity changes.
+//! Course routes: create, list with pagination, read, the owner's price and capacity changes, and
+//! the owner's sales.
 
 use crate::helpers::{TestApp, id_of, seats};
 use reqwest::{Method, StatusCode};
@@ -294,4 +295,76 @@ async fn nul_bytes_and_control_characters_are_refused_alike_on_every_backend() {
     assert_eq!(c["seats_held"], 0, "nothing changed: {c}");
     let listed = app.get("/api/courses?instructor_id=alice").await;
     assert_eq!(listed.body["items"].as_array().map(Vec::len), Some(1));
+}
+
+#[tokio::test]
+async fn sales_show_the_instructor_seats_sold_at_the_prices_they_were_held_at() {
+    let app = TestApp::spawn().await;
+    let course = app.create_course("alice", 5, 1000).await;
+    let id = id_of(&course);
+    let (first, second, held, given_back) = (
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+        Uuid::now_v7(),
+    );
+    assert_eq!(app.hold(&id, first, "s1").await.status, StatusCode::CREATED);
+    assert_eq!(app.act(&id, first, "confirm").await.status, StatusCode::OK);
+    assert_eq!(
+        app.hold(&id, given_back, "s4").await.status,
+        StatusCode::CREATED
+    );
+    let alice = app.token(Role::Instructor, "alice");
+    let changed = app
+        .send(
+            Method::PATCH,
+            &format!("/api/courses/{id}/price"),
+            Some(&alice),
+            Some(json!({"price_cents": 2500})),
+        )
+        .await;
+    assert_eq!(changed.status, StatusCode::OK, "{}", changed.body);
+    assert_eq!(
+        app.hold(&id, second, "s2").await.status,
+        StatusCode::CREATED
+    );
+    assert_eq!(app.act(&id, second, "confirm").await.status, StatusCode::OK);
+    assert_eq!(
+        app.act(&id, given_back, "confirm").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(
+        app.act(&id, given_back, "release").await.status,
+        StatusCode::OK
+    );
+    assert_eq!(app.hold(&id, held, "s3").await.status, StatusCode::CREATED);
+
+    let path = format!("/api/courses/{id}/sales");
+    let sales = app.send(Method::GET, &path, Some(&alice), None).await;
+    assert_eq!(sales.status, StatusCode::OK, "{}", sales.body);
+    assert_eq!(
+        sales.body,
+        json!({"course_id": id, "seats_sold": 2, "revenue_cents": 3500, "currency": "USD"}),
+        "one seat at 1000 and one at 2500; the held seat and the one given back do not count"
+    );
+    let bob = app.token(Role::Instructor, "bob");
+    app.send(Method::GET, &path, Some(&bob), None)
+        .await
+        .assert_problem(403, "forbidden");
+    let student = app.token(Role::Student, "s1");
+    app.send(Method::GET, &path, Some(&student), None)
+        .await
+        .assert_problem(403, "forbidden");
+    app.send(Method::GET, &path, None, None)
+        .await
+        .assert_problem(401, "unauthorized");
+    app.send(
+        Method::GET,
+        &format!("/api/courses/{}/sales", Uuid::now_v7()),
+        Some(&alice),
+        None,
+    )
+    .await
+    .assert_problem(404, "course_not_found");
+    app.check_invariants().await;
 }

@@ -3,7 +3,7 @@
 
 use super::{Frame, Notice, amount, counts, form_token, layout, money};
 use maud::{Markup, html};
-use shared_types::Course;
+use shared_types::{Course, CourseSales};
 
 /// What a person typed into the new-course form, shown again when it is refused.
 #[derive(Debug, Clone, Default, serde::Deserialize)]
@@ -88,7 +88,12 @@ pub fn page(
 }
 
 /// One course's live view, with its price and capacity forms.
-pub fn manage(frame: &Frame<'_>, course: &Course, notice: Option<&Notice>) -> Markup {
+pub fn manage(
+    frame: &Frame<'_>,
+    course: &Course,
+    sales: Option<&CourseSales>,
+    notice: Option<&Notice>,
+) -> Markup {
     let typed_price = amount(course.price_cents, &course.currency);
     layout(
         &course.title,
@@ -100,6 +105,16 @@ pub fn manage(frame: &Frame<'_>, course: &Course, notice: Option<&Notice>) -> Ma
                 p { "Price " strong { (money(course.price_cents, &course.currency)) } " · " (course.seats_total) " seats · " a href={ "/courses/" (course.id) } { "see it as students do" } }
                 h2 { "Live" }
                 (counts(course))
+                p class="revenue" {
+                    "Revenue: "
+                    strong data-revenue={ "/teach/courses/" (course.id) "/sales" } {
+                        @match sales {
+                            Some(sales) => (money(sales.revenue_cents, &sales.currency)),
+                            None => "not available right now",
+                        }
+                    }
+                    span class="muted" { " (sold seats, each at the price it was bought at)" }
+                }
                 div class="row" {
                     form method="post" action={ "/teach/courses/" (course.id) "/price" } class="stack" {
                         (form_token(frame))

@@ -27,6 +27,26 @@ pub use events::LedgerEvent;
 pub use offers::DEFAULT_OFFER_LIFETIME;
 pub use rules::{check_price, check_seat, replay, seats_for_buyers};
 
+/// A course's sales: seats sold and the money they brought in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Sales {
+    pub instructor_id: Arc<str>,
+    pub currency: super::course::Currency,
+    pub seats_sold: u32,
+    pub revenue_cents: i64,
+}
+
+impl Sales {
+    /// These sales as `who` may see them: only the course's instructor may.
+    pub fn for_owner(self, who: &str) -> Result<Sales, BookError> {
+        if &*self.instructor_id == who {
+            Ok(self)
+        } else {
+            Err(BookError::NotOwner)
+        }
+    }
+}
+
 impl CourseBook {
     /// Takes what the ledger did since the last call, in order.
     pub fn take_events(&mut self) -> Vec<LedgerEvent> {
@@ -155,6 +175,24 @@ impl CourseBook {
             waitlist: Waitlist::default(),
             offer_lifetime: DEFAULT_OFFER_LIFETIME,
             events: vec![LedgerEvent::CourseCreated],
+        }
+    }
+
+    /// What the course's confirmed seats brought in, each at the price it was held at (a price
+    /// change does not reprice seats already held or sold).
+    pub fn sales(&self) -> Sales {
+        let revenue_cents = self
+            .live_by_student
+            .values()
+            .filter_map(|id| self.reservations.get(id))
+            .filter(|r| r.status == Status::Confirmed)
+            .map(|r| r.unit_price_cents)
+            .sum();
+        Sales {
+            instructor_id: Arc::clone(&self.details.instructor_id),
+            currency: self.details.currency,
+            seats_sold: self.seats_sold,
+            revenue_cents,
         }
     }
 

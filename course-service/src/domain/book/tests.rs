@@ -301,3 +301,27 @@ fn holds_keep_their_locked_price_after_a_price_change() {
     let confirmed = b.confirm(id, t(2)).expect("confirmed");
     assert_eq!(confirmed.unit_price_cents, 1000);
 }
+
+#[test]
+fn sales_count_confirmed_seats_at_the_price_each_was_held_at() {
+    let mut b = book(5);
+    let (a, c, d) = (
+        ReservationId::new_v7(),
+        ReservationId::new_v7(),
+        ReservationId::new_v7(),
+    );
+    hold(&mut b, a, "s1", 0).expect("held");
+    b.confirm(a, t(1)).expect("confirmed");
+    b.set_price("alice", 1500, t(2)).expect("owner");
+    hold(&mut b, c, "s2", 3).expect("held");
+    b.confirm(c, t(4)).expect("confirmed");
+    hold(&mut b, d, "s3", 5).expect("held at 1500, not confirmed");
+    let sales = b.sales();
+    assert_eq!((sales.seats_sold, sales.revenue_cents), (2, 2500));
+    assert_eq!(&*sales.instructor_id, "alice");
+    assert_eq!(sales.clone().for_owner("bob"), Err(BookError::NotOwner));
+    assert!(sales.for_owner("alice").is_ok());
+    // A sold seat given back (a refund, an order cancelled) no longer counts.
+    b.release(a, t(6)).expect("released");
+    assert_eq!((b.sales().seats_sold, b.sales().revenue_cents), (1, 1500));
+}

@@ -47,7 +47,7 @@ use crate::{
     clock::Clock,
     domain::{
         BookError, CourseBook, CourseId, CourseSnapshot, EntryId, Held, HoldRequest, LedgerEvent,
-        NewCourse, Reservation, ReservationId, book::DEFAULT_OFFER_LIFETIME, feed,
+        NewCourse, Reservation, ReservationId, Sales, book::DEFAULT_OFFER_LIFETIME, feed,
     },
     store::{Refusal, TransitionCounts, Waiting},
 };
@@ -213,6 +213,11 @@ impl Inventory {
 
     pub fn course(&self, id: CourseId) -> Pending<Result<CourseSnapshot, Refusal>> {
         self.with_course(id, |book, _| Ok(book.snapshot()))
+    }
+
+    /// The course's sales, as of the last change made durable.
+    pub fn sales(&self, id: CourseId) -> Pending<Result<Sales, Refusal>> {
+        self.with_course(id, |book, _| Ok(book.sales()))
     }
 
     /// Up to `limit` courses after `after` in creation order, optionally of one instructor, and

@@ -26,6 +26,7 @@ use super::{Inspect, Refusal, SeatStore, StoreError, SweepReport, Totals, Transi
 use crate::{
     clock::Clock,
     config::Config,
+    domain::Sales,
     domain::{
         CourseId, CourseSnapshot, EntryId, Held, HoldRequest, NewCourse, Reservation,
         ReservationId,
@@ -97,6 +98,10 @@ impl SeatStore for Inventory {
 
     async fn course(&self, id: CourseId) -> Result<CourseSnapshot, StoreError> {
         Ok(Inventory::course(self, id).durable().await??)
+    }
+
+    async fn sales(&self, id: CourseId) -> Result<Sales, StoreError> {
+        Ok(Inventory::sales(self, id).durable().await??)
     }
 
     async fn list_courses(

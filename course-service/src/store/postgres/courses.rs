@@ -2,12 +2,12 @@
 
 use super::{
     PgStore, batch,
-    rows::course_from,
+    rows::{course_from, currency_from},
     transactions::{Outcome, unavailable},
     waitlist::offer_freed_seats,
 };
 use crate::{
-    domain::{BookError, CourseId, CourseSnapshot, NewCourse, waitlist::EntryStatus},
+    domain::{BookError, CourseId, CourseSnapshot, NewCourse, Sales, waitlist::EntryStatus},
     store::{EntryTotals, Refusal, StoreError, Totals},
 };
 use sqlx::Row;
@@ -51,6 +51,30 @@ impl PgStore {
         .map_err(unavailable)?
         .ok_or(Refusal::CourseNotFound)?;
         course_from(&row).map_err(unavailable)
+    }
+
+    /// Seats sold and the sum of the prices their reservations were held at.
+    pub(super) async fn course_sales(&self, id: CourseId) -> Result<Sales, StoreError> {
+        let row = sqlx::query(
+            "SELECT c.instructor_id, c.currency, c.seats_sold, \
+                    (SELECT COALESCE(sum(r.unit_price_cents), 0)::bigint FROM reservations r \
+                      WHERE r.course_id = c.id AND r.status = 'confirmed') AS revenue_cents \
+             FROM courses c WHERE c.id = $1",
+        )
+        .bind(id)
+        .fetch_optional(&self.pool)
+        .await
+        .map_err(unavailable)?
+        .ok_or(Refusal::CourseNotFound)?;
+        let currency: String = row.try_get("currency").map_err(unavailable)?;
+        let instructor: String = row.try_get("instructor_id").map_err(unavailable)?;
+        let sold: i32 = row.try_get("seats_sold").map_err(unavailable)?;
+        Ok(Sales {
+            instructor_id: Arc::from(instructor),
+            currency: currency_from(&currency).map_err(unavailable)?,
+            seats_sold: u32::try_from(sold).unwrap_or(0),
+            revenue_cents: row.try_get("revenue_cents").map_err(unavailable)?,
+        })
     }
 
     pub(super) async fn course_page(

@@ -34,6 +34,7 @@ mod waitlist;
 use super::{SeatStore, StoreError, SweepReport, Totals, TransitionCounts, Transitions, Waiting};
 use crate::{
     clock::Clock,
+    domain::Sales,
     domain::{
         CourseId, CourseSnapshot, EntryId, Held, HoldRequest, NewCourse, Reservation,
         ReservationId, Status,
@@ -165,6 +166,10 @@ impl SeatStore for PgStore {
 
     async fn course(&self, id: CourseId) -> Result<CourseSnapshot, StoreError> {
         self.course_row(id).await
+    }
+
+    async fn sales(&self, id: CourseId) -> Result<Sales, StoreError> {
+        self.course_sales(id).await
     }
 
     async fn list_courses(
