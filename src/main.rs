@@ -171,11 +171,27 @@ async fn serve(args: Cli) -> anyhow::Result<()> {
             Secret::new(sandbox.api_key()),
             Secret::new(sandbox.webhook_secret()),
         );
-        order_config.payments.checkout_success_url = format!(
-            "http://{}:{}/checkout/complete?session_id={{CHECKOUT_SESSION_ID}}",
-            connect_host(&args.host),
-            args.order_port
-        );
+        // After paying (or not), the student comes back to the storefront's orders page.
+        order_config.payments.checkout_success_url = if args.storefront_port == 0 {
+            format!(
+                "http://{}:{}/checkout/complete?session_id={{CHECKOUT_SESSION_ID}}",
+                connect_host(&args.host),
+                args.order_port
+            )
+        } else {
+            format!(
+                "http://{}:{}/orders?done=paid",
+                connect_host(&args.host),
+                args.storefront_port
+            )
+        };
+        if args.storefront_port != 0 {
+            order_config.payments.checkout_cancel_url = format!(
+                "http://{}:{}/orders?done=unpaid",
+                connect_host(&args.host),
+                args.storefront_port
+            );
+        }
     }
     order_config.storage = args.storage.clone();
     order_config.server = args.server.clone();

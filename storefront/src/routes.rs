@@ -63,6 +63,12 @@ fn done_notice(done: &Done) -> Option<Notice> {
         "price" => "The price was changed. Holds already made keep their price.",
         "seats" => "The capacity was changed.",
         "signedin" => "You are signed in.",
+        "paid" => {
+            "Thank you: your payment is being confirmed. The order shows Confirmed once it is."
+        }
+        "unpaid" => {
+            "The payment was not made. The seat stays held for you until the time shown; pay from here."
+        }
         _ => return None,
     };
     Some(Notice::Ok(text.into()))

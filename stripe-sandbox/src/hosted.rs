@@ -50,7 +50,7 @@ fn page(status: StatusCode, title: &str, body: &str) -> HttpResponse {
     let html = format!(
         "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\">\
          <meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\
-         <title>{}</title><style>{STYLE}</style></head><body><main>\
+         <title>{}</title><link rel=\"icon\" href=\"data:,\"><style>{STYLE}</style></head><body><main>\
          <span class=\"tag\">Stripe sandbox · test mode</span>{body}</main></body></html>\n",
         escape(title)
     );

@@ -135,7 +135,39 @@ async function oidcScenario() {
   check(problems.length === 0, `no console errors, dialogs or requests leaving 127.0.0.1${problems.length ? ': ' + problems.join('; ') : ''}`);
 }
 
+/// Buying a course with a price through the checkout page (the local Stripe sandbox).
+async function paymentScenario() {
+  const context = await browser.newContext({ viewport: sizes.desktop });
+  const page = await newPage(context);
+  await signIn(page, 'petra', 'student');
+  await page.goto(`${shop}/courses/${args['live-course']}`);
+  await Promise.all([page.waitForURL(/\/orders\/.*\/pay/), page.getByRole('button', { name: /^Buy for/ }).click()]);
+  check(await page.getByText('Your seat is held for you until').isVisible(), 'buying a priced course leads to the payment page with the hold\'s end');
+  await capture(page, 'pay');
+  await page.getByRole('link', { name: 'Continue to payment' }).click();
+  await page.getByRole('button', { name: /^Pay/ }).waitFor();
+  check(!page.url().startsWith(shop), `the checkout page is the payment provider's (${new URL(page.url()).origin})`);
+  await Promise.all([page.waitForURL(/done=paid/), page.getByRole('button', { name: /^Pay/ }).click()]);
+  check(await page.getByRole('status').filter({ hasText: 'your payment is being confirmed' }).isVisible(), 'back at the storefront, the page says the payment is being confirmed');
+  const deadline = Date.now() + 10000;
+  let status = '';
+  while (Date.now() < deadline) {
+    status = await page.locator('tbody tr').first().locator('[data-field="status"]').textContent();
+    if (status === 'Confirmed') break;
+    await page.waitForTimeout(300);
+    await page.reload();
+  }
+  check(status === 'Confirmed', `the paid order shows confirmed (${status})`);
+  check(problems.length === 0, `no console errors, dialogs or requests leaving 127.0.0.1${problems.length ? ': ' + problems.join('; ') : ''}`);
+}
+
 try {
+  if (args.scenario === 'payments') {
+    await paymentScenario();
+    await browser.close();
+    console.log('all storefront browser checks passed');
+    process.exit(0);
+  }
   if (args.scenario === 'oidc') {
     await oidcScenario();
     await browser.close();

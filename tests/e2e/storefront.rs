@@ -223,3 +223,53 @@ async fn people_sign_in_through_the_identity_provider_in_a_real_browser() {
     assert_eq!(orders[0].status, shared_types::OrderStatus::Confirmed);
     drop(handle.stop(true));
 }
+
+#[tokio::test]
+async fn a_student_pays_at_the_checkout_page_and_the_order_is_confirmed() {
+    let chromium = chromium();
+    ensure_installed();
+    let port = free_port();
+    let shop_url = format!("http://127.0.0.1:{port}");
+    let cluster = TestCluster::spawn_with(ClusterOptions {
+        payments: true,
+        checkout_success_url: Some(format!("{shop_url}/orders?done=paid")),
+        ..ClusterOptions::default()
+    })
+    .await;
+    let mut config = storefront::Config::local(
+        cluster.course_url.clone(),
+        cluster.order_url.clone(),
+        Secret::new(e2e_tests::cluster::SECRET),
+    );
+    config.port = port;
+    config.public_url = shop_url.clone();
+    let shop = storefront::Application::build(&config)
+        .await
+        .expect("storefront");
+    let handle = shop.handle();
+    tokio::spawn(shop.run_until_stopped());
+    let priced = course(&cluster, "Async Rust", 30, 4900).await;
+    let args = vec![
+        repo()
+            .join("tests/browser/storefront.mjs")
+            .display()
+            .to_string(),
+        "--scenario=payments".to_owned(),
+        format!("--shop={shop_url}"),
+        format!("--chromium={}", chromium.display()),
+        format!(
+            "--screenshots={}",
+            repo().join("target/screenshots").display()
+        ),
+        format!("--live-course={priced}"),
+    ];
+    run_browser(args).await;
+    let orders = cluster.all_orders().await;
+    assert_eq!(orders.len(), 1);
+    assert_eq!(orders[0].status, shared_types::OrderStatus::Confirmed);
+    assert_eq!(orders[0].unit_price_cents, Some(4900));
+    cluster
+        .settle_and_check(&[priced.parse().expect("uuid")])
+        .await;
+    drop(handle.stop(true));
+}

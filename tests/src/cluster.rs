@@ -44,6 +44,8 @@ pub struct ClusterOptions {
     /// in the environment, the cluster starts a [`TestProvider`] and every student and instructor
     /// token the tests use comes from it.
     pub oidc: Option<OidcArgs>,
+    /// Where the checkout sends a student after paying (with `payments`).
+    pub checkout_success_url: Option<String>,
 }
 
 impl Default for ClusterOptions {
@@ -60,6 +62,7 @@ impl Default for ClusterOptions {
             payments: false,
             order_rate_limit: None,
             oidc: None,
+            checkout_success_url: None,
         }
     }
 }
@@ -79,6 +82,7 @@ impl ClusterOptions {
             payments: false,
             order_rate_limit: None,
             oidc: None,
+            checkout_success_url: None,
         }
     }
 }
@@ -199,6 +203,9 @@ impl TestCluster {
                 Secret::new(sandbox.webhook_secret()),
             );
             order_config.payments.payment_poll_secs = 1;
+            if let Some(url) = &options.checkout_success_url {
+                order_config.payments.checkout_success_url = url.clone();
+            }
             order_config.payments.payment_timeout_ms = 2000;
             order_config.payments.payment_retry_max = 1;
         }
