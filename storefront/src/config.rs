@@ -1,6 +1,6 @@
 //! storefront configuration: defaults in code, environment (or flags) on top.
 
-use service_kit::{Secret, auth::provider::OidcArgs};
+use service_kit::{Secret, auth::provider::OidcArgs, telemetry::TelemetryArgs};
 
 /// Everything the storefront needs to serve.
 #[derive(Debug, Clone, clap::Args)]
@@ -53,6 +53,8 @@ pub struct Config {
     /// The address browsers reach the storefront at (for the provider's redirect back).
     #[arg(long, env = "STOREFRONT_URL", default_value = "http://127.0.0.1:5000")]
     pub public_url: String,
+    #[command(flatten)]
+    pub telemetry: TelemetryArgs,
 }
 
 impl Config {
@@ -70,6 +72,7 @@ impl Config {
             oidc: OidcArgs::default(),
             oidc_client_id: "storefront".into(),
             public_url: "http://127.0.0.1:5000".into(),
+            telemetry: TelemetryArgs::default(),
         }
     }
 }

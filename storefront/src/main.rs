@@ -1,4 +1,5 @@
-//! The `storefront` binary: serves the web pages over course-service and order-service.
+//! The `storefront` binary: serves the web pages over course-service and order-service;
+//! `healthcheck` probes a running one (for container health checks without curl).
 
 use clap::Parser;
 use std::process::ExitCode;
@@ -8,20 +9,22 @@ use storefront::{Application, Config};
 #[derive(Debug, Parser)]
 #[command(name = "storefront", version, about)]
 struct Cli {
+    #[command(subcommand)]
+    command: Option<service_kit::cli::Command>,
     #[command(flatten)]
     config: Config,
-    #[command(flatten)]
-    telemetry: service_kit::telemetry::TelemetryArgs,
 }
 
 #[actix_web::main]
 async fn main() -> ExitCode {
-    let cli = Cli::parse();
-    service_kit::cli::exit_code(serve(cli).await)
+    let mut cli = Cli::parse();
+    let command = cli.command.take();
+    let (secret, port) = (cli.config.auth_jwt_secret.clone(), cli.config.port);
+    service_kit::cli::dispatch(command, secret.as_ref(), port, || serve(cli)).await
 }
 
 async fn serve(cli: Cli) -> anyhow::Result<()> {
-    let _telemetry = cli.telemetry.init("storefront")?;
+    let _telemetry = cli.config.telemetry.init("storefront")?;
     let app = Application::build(&cli.config).await?;
     tracing::info!(
         address = %format!("http://{}:{}", cli.config.host, app.port()),

@@ -95,7 +95,10 @@ fn compose_runs_each_binary_with_settings_it_declares_on_its_default_port() {
     let doc = compose();
     let services = doc["services"].as_mapping().expect("services");
     let names: Vec<&str> = services.keys().map(|k| text(k, "service name")).collect();
-    assert_eq!(names, ["course-service", "order-service", "postgres"]);
+    assert_eq!(
+        names,
+        ["course-service", "order-service", "storefront", "postgres"]
+    );
 
     for (name, declared) in [
         ("course-service", course_env()),
@@ -219,6 +222,65 @@ fn order_service_waits_for_a_healthy_course_service_and_calls_it_by_name() {
         order_env()["COURSE_SERVICE_URL"].as_deref(),
         Some(format!("http://127.0.0.1:{course_port}").as_str())
     );
+}
+
+/// The storefront's settings, from its clap config.
+fn storefront_env() -> BTreeMap<String, Option<String>> {
+    declared_env(storefront::Config::augment_args(clap::Command::new(
+        "storefront",
+    )))
+}
+
+#[test]
+fn the_storefront_runs_its_binary_after_both_services_and_calls_them_by_name() {
+    let doc = compose();
+    let shop = &doc["services"]["storefront"];
+    let command = shop["command"].as_sequence().expect("command");
+    assert_eq!(text(&command[0], "command"), "storefront");
+    let env = environment(shop);
+    let declared = storefront_env();
+    for (key, value) in &env {
+        let default = declared
+            .get(key)
+            .unwrap_or_else(|| panic!("the storefront does not read {key}, which compose sets"));
+        if let Some((var, fallback)) = interpolation(value) {
+            assert_eq!(var, key, "{key} is interpolated from another variable");
+            assert_eq!(
+                Some(fallback).filter(|f| !f.is_empty()),
+                default.as_deref(),
+                "compose's fallback for {key} differs from the binary's default"
+            );
+        }
+    }
+    let port = env.get("PORT").expect("PORT set explicitly");
+    assert_eq!(Some(port), declared["PORT"].as_ref(), "its default port");
+    let ports: Vec<&str> = shop["ports"]
+        .as_sequence()
+        .expect("ports")
+        .iter()
+        .map(|p| text(p, "port"))
+        .collect();
+    assert_eq!(ports, [format!("{port}:{port}")]);
+    for (service, var) in [
+        ("course-service", "COURSE_SERVICE_URL"),
+        ("order-service", "ORDER_SERVICE_URL"),
+    ] {
+        assert_eq!(
+            shop["depends_on"][service]["condition"].as_str(),
+            Some("service_healthy"),
+            "waits for {service}"
+        );
+        let their_port = environment(&doc["services"][service])["PORT"].clone();
+        assert_eq!(env[var], format!("http://{service}:{their_port}"));
+    }
+    let test: Vec<&str> = shop["healthcheck"]["test"]
+        .as_sequence()
+        .expect("healthcheck test")
+        .iter()
+        .map(|t| text(t, "healthcheck"))
+        .collect();
+    assert_eq!(test, ["CMD", "storefront", "healthcheck"]);
+    assert_eq!(shop["env_file"].as_str(), Some(".env"));
 }
 
 #[test]
@@ -347,8 +409,10 @@ fn the_dockerfile_builds_only_the_shipped_binaries_with_cached_dependencies() {
         .find(|i| i.starts_with("RUN ") && i.contains("cargo build"))
         .expect("a cargo build step");
     assert!(
-        build.contains("cargo build --release --locked -p course-service -p order-service --bins"),
-        "builds exactly the two service binaries, in release, from Cargo.lock: {build}"
+        build.contains(
+            "cargo build --release --locked -p course-service -p order-service -p storefront --bins"
+        ),
+        "builds exactly the shipped binaries, in release, from Cargo.lock: {build}"
     );
     for cached in ["target=/usr/local/cargo/registry", "target=/src/target"] {
         assert!(
@@ -380,7 +444,7 @@ fn the_dockerfile_builds_only_the_shipped_binaries_with_cached_dependencies() {
         .iter()
         .find(|i| i.starts_with("COPY --from="))
         .expect("the runtime stage copies the binaries");
-    for binary in ["course-service", "order-service"] {
+    for binary in ["course-service", "order-service", "storefront"] {
         assert!(
             shipped.contains(&format!("/{binary} "))
                 && build.contains(&format!("release/{binary}")),
