@@ -273,3 +273,92 @@ async fn a_student_pays_at_the_checkout_page_and_the_order_is_confirmed() {
         .await;
     drop(handle.stop(true));
 }
+
+/// The next `seats` event of a storefront live stream (at most `secs` seconds).
+async fn next_seats<B: AsRef<[u8]>>(
+    events: &mut (impl futures::Stream<Item = reqwest::Result<B>> + Unpin),
+    buffer: &mut String,
+    secs: u64,
+) -> Option<serde_json::Value> {
+    use futures::StreamExt;
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(end) = buffer.find("\n\n") {
+            let event: String = buffer.drain(..end + 2).collect();
+            if let Some(data) = event.lines().find_map(|l| l.strip_prefix("data: ")) {
+                return serde_json::from_str(data).ok();
+            }
+            continue;
+        }
+        let chunk = tokio::time::timeout_at(deadline, events.next())
+            .await
+            .ok()??;
+        buffer.push_str(&String::from_utf8_lossy(chunk.ok()?.as_ref()));
+    }
+}
+
+#[tokio::test]
+async fn live_counts_follow_course_service_through_a_restart() {
+    use e2e_tests::procs::{self, ServiceProcess};
+    let data = tempfile::tempdir().expect("tempdir");
+    let env = [
+        ("AUTH_JWT_SECRET", e2e_tests::cluster::SECRET.to_owned()),
+        ("DATA_DIR", data.path().display().to_string()),
+    ];
+    let mut course = ServiceProcess::start("course-service", &env);
+    let keys = service_kit::TokenKeys::from_secret(e2e_tests::cluster::SECRET).expect("keys");
+    let id = procs::create_course(&course.base(), &keys, 5, 1000).await;
+    let config = storefront::Config::local(
+        course.base(),
+        "http://127.0.0.1:9".into(),
+        Secret::new(e2e_tests::cluster::SECRET),
+    );
+    let shop = storefront::Application::build(&config)
+        .await
+        .expect("storefront");
+    let shop_url = format!("http://127.0.0.1:{}", shop.port());
+    let handle = shop.handle();
+    tokio::spawn(shop.run_until_stopped());
+
+    let response = reqwest::Client::new()
+        .get(format!("{shop_url}/live?courses={id}"))
+        .send()
+        .await
+        .expect("live stream");
+    assert_eq!(response.status(), StatusCode::OK);
+    let mut events = Box::pin(response.bytes_stream());
+    let mut buffer = String::new();
+    let first = next_seats(&mut events, &mut buffer, 10)
+        .await
+        .expect("first counts");
+    assert_eq!(first["course_id"], id.as_str());
+    assert_eq!(first["seats_available"], 5);
+
+    // course-service goes away and comes back on the same port; the page's stream stays open
+    // and shows the next change.
+    course.terminate();
+    course.restart();
+    let hold = reqwest::Client::new()
+        .put(format!(
+            "{}/api/courses/{id}/reservations/{}",
+            course.base(),
+            uuid::Uuid::now_v7()
+        ))
+        .bearer_auth(keys.mint("checker", Role::Service, 300))
+        .json(&json!({"student_id": "s1"}))
+        .send()
+        .await
+        .expect("hold");
+    assert_eq!(hold.status(), StatusCode::CREATED);
+    let mut seen = Vec::new();
+    loop {
+        let Some(counts) = next_seats(&mut events, &mut buffer, 15).await else {
+            panic!("no seat counts after the restart; saw {seen:?}");
+        };
+        if counts["seats_available"] == 4 && counts["seats_held"] == 1 {
+            break;
+        }
+        seen.push(counts);
+    }
+    drop(handle.stop(true));
+}
