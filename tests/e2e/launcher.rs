@@ -208,3 +208,88 @@ async fn log_lines_name_their_service_and_the_happy_path_logs_no_refusal() {
         assert!(status < 400, "a refusal on the happy path: {line}");
     }
 }
+
+#[tokio::test]
+async fn the_launcher_prints_the_storefront_first_and_serves_it_with_the_development_sign_in() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let mut generated = Launcher::start(&dir.path().join("data"), &[]);
+    let banner_line = generated
+        .lines()
+        .into_iter()
+        .find(|l| l.starts_with("Storefront: "))
+        .expect("a storefront line");
+    let url = banner_line
+        .strip_prefix("Storefront: ")
+        .and_then(|rest| rest.split_whitespace().next())
+        .expect("its URL")
+        .to_owned();
+    let text = generated.text();
+    let banner = &text[text.find("Storefront: ").expect("banner")..];
+    assert!(
+        banner.find("Storefront: ") < banner.find("course-service "),
+        "the storefront comes first:\n{banner}"
+    );
+    let client = reqwest::Client::new();
+    let page = client
+        .get(&url)
+        .send()
+        .await
+        .expect("the storefront answers");
+    assert_eq!(page.status(), reqwest::StatusCode::OK);
+    let policy = page
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        policy.contains("script-src 'self'") && !policy.contains("unsafe-inline"),
+        "{policy}"
+    );
+    let signin = client
+        .get(format!("{url}/signin"))
+        .send()
+        .await
+        .expect("sign-in page")
+        .text()
+        .await
+        .expect("html");
+    assert!(
+        signin.contains("Development sign-in"),
+        "the secret was generated"
+    );
+    assert_eq!(generated.stop(), Some(0));
+
+    // With a secret of one's own there is no development sign-in.
+    let own = [(
+        "AUTH_JWT_SECRET",
+        "an-operator-chosen-secret-0123456789abcdefXYZ".to_owned(),
+    )];
+    let mut given = Launcher::start(&dir.path().join("data2"), &own);
+    let url = given
+        .lines()
+        .into_iter()
+        .find_map(|l| {
+            l.strip_prefix("Storefront: ")
+                .and_then(|r| r.split_whitespace().next().map(str::to_owned))
+        })
+        .expect("storefront URL");
+    let signin = client
+        .get(format!("{url}/signin"))
+        .send()
+        .await
+        .expect("sign-in page");
+    let html = signin.text().await.expect("html");
+    assert!(!html.contains("Development sign-in"), "{html}");
+    let refused = client
+        .post(format!("{url}/signin"))
+        .form(&[("name", "mallory"), ("role", "instructor")])
+        .send()
+        .await
+        .expect("answer");
+    assert!(
+        refused.headers().get("set-cookie").is_none(),
+        "no sign-in without the development sign-in"
+    );
+    assert_eq!(given.stop(), Some(0));
+}

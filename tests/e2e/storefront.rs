@@ -6,7 +6,9 @@
 //! in as an instructor to create a course and change its price; a course titled
 //! `<script>alert(1)</script>` shows as text; no console error, dialog or request leaving
 //! 127.0.0.1; no axe-core violation on any page; screenshots of each page at desktop and phone
-//! size in `target/screenshots/`.
+//! size in `target/screenshots/`. Also: signing in through a real OpenID Connect provider's page,
+//! paying at the checkout page of the local Stripe sandbox, and a page's live stream carrying on
+//! through a restart of course-service.
 
 use e2e_tests::{
     ClusterOptions, TestCluster,
