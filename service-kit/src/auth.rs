@@ -332,17 +332,8 @@ impl TokenKeys {
     }
 
     fn verify_signed(&self, token: &str, now: i64) -> Result<Identity, AuthError> {
-        use jsonwebtoken::errors::ErrorKind;
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => AuthError::Invalid("token expired"),
-                ErrorKind::InvalidSignature => AuthError::Invalid("bad signature"),
-                ErrorKind::InvalidAlgorithm => AuthError::Invalid("algorithm not allowed"),
-                ErrorKind::MissingRequiredClaim(_) | ErrorKind::Json(_) => {
-                    AuthError::Invalid("missing or malformed claims")
-                }
-                _ => AuthError::Invalid("malformed token"),
-            })?;
+            .map_err(|e| refusal(&e))?;
         let claims = data.claims;
         check_times(claims.nbf, claims.iat, now)?;
         check_subject(&claims.sub)?;
@@ -376,6 +367,22 @@ impl TokenKeys {
         };
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
             .unwrap_or_else(|e| unreachable!("HS256 signing with a valid key cannot fail: {e}"))
+    }
+}
+
+/// Why `jsonwebtoken` refused a token, as the 401 says it.
+fn refusal(error: &jsonwebtoken::errors::Error) -> AuthError {
+    use jsonwebtoken::errors::ErrorKind;
+    match error.kind() {
+        ErrorKind::ExpiredSignature => AuthError::Invalid("token expired"),
+        ErrorKind::InvalidSignature => AuthError::Invalid("bad signature"),
+        ErrorKind::InvalidAlgorithm => AuthError::Invalid("algorithm not allowed"),
+        ErrorKind::InvalidIssuer => AuthError::Invalid("token from another issuer"),
+        ErrorKind::InvalidAudience => AuthError::Invalid("token for another audience"),
+        ErrorKind::MissingRequiredClaim(_) | ErrorKind::Json(_) => {
+            AuthError::Invalid("missing or malformed claims")
+        }
+        _ => AuthError::Invalid("malformed token"),
     }
 }
 

@@ -17,7 +17,7 @@
 //!
 //! Key parsing and signature checks are `jsonwebtoken`'s ([`Jwk`], [`DecodingKey::from_jwk`]).
 
-use super::{AuthError, Identity, Roles, check_subject, check_times};
+use super::{AuthError, Identity, Roles, check_subject, check_times, refusal};
 use arc_swap::ArcSwap;
 use jsonwebtoken::{
     Algorithm, DecodingKey, Header, Validation,
@@ -317,19 +317,8 @@ impl Provider {
         now: i64,
         generation: u64,
     ) -> Result<Identity, AuthError> {
-        use jsonwebtoken::errors::ErrorKind;
         let data = jsonwebtoken::decode::<ProviderClaims>(token, &key.decoding, &key.validation)
-            .map_err(|e| match e.kind() {
-                ErrorKind::ExpiredSignature => AuthError::Invalid("token expired"),
-                ErrorKind::InvalidSignature => AuthError::Invalid("bad signature"),
-                ErrorKind::InvalidAlgorithm => AuthError::Invalid("algorithm not allowed"),
-                ErrorKind::InvalidIssuer => AuthError::Invalid("token from another issuer"),
-                ErrorKind::InvalidAudience => AuthError::Invalid("token for another audience"),
-                ErrorKind::MissingRequiredClaim(_) | ErrorKind::Json(_) => {
-                    AuthError::Invalid("missing or malformed claims")
-                }
-                _ => AuthError::Invalid("malformed token"),
-            })?;
+            .map_err(|e| refusal(&e))?;
         let claims = data.claims;
         check_times(claims.nbf, claims.iat, now)?;
         check_subject(&claims.sub)?;
