@@ -34,18 +34,20 @@ pub(super) async fn catalogue(
     }
 }
 
-/// The course page, with `notice` (and `status`) when a form on it was refused.
+/// The course page, with the notice `notice` makes of the course (read once, for the page and
+/// for a message that names its price).
 pub(super) async fn course_page(
     state: &State,
     user: Option<&User>,
     id: Uuid,
-    notice: Option<Notice>,
+    notice: impl FnOnce(&Course) -> Option<Notice>,
     status: StatusCode,
 ) -> HttpResponse {
     let course = match state.api.course(id).await {
         Ok(course) => course,
         Err(e) => return error_page(state, user, &e),
     };
+    let notice = notice(&course);
     let mut standing = Standing::default();
     if let Some(user) = user.filter(|u| u.student)
         && let Ok(entries) = state.api.waitlist(&user.token).await
@@ -71,7 +73,7 @@ pub(super) async fn course(
         &state,
         user.as_ref(),
         *path,
-        done_notice(&query),
+        |_| done_notice(&query),
         StatusCode::OK,
     )
     .await
@@ -92,13 +94,9 @@ pub(super) async fn refused_on_course(
     id: Uuid,
     error: &ApiError,
 ) -> HttpResponse {
-    let currency = state
-        .api
-        .course(id)
-        .await
-        .map_or_else(|_| "USD".to_owned(), |c| c.currency);
-    let notice = Notice::Error(messages::for_error(error, &currency));
-    course_page(state, Some(user), id, Some(notice), REFUSED).await
+    let notice =
+        |course: &Course| Some(Notice::Error(messages::for_error(error, &course.currency)));
+    course_page(state, Some(user), id, notice, REFUSED).await
 }
 
 pub(super) async fn buy(
@@ -129,7 +127,7 @@ pub(super) async fn buy(
                     &state,
                     Some(&user),
                     id,
-                    Some(Notice::Error(notice.into())),
+                    |_| Some(Notice::Error(notice.into())),
                     REFUSED,
                 )
                 .await
